@@ -1,0 +1,152 @@
+"""The ``safecity`` command. Thin: parses arguments, calls the core, prints, sets the exit status."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safecity.errors import SafecityError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
+inventory_app = typer.Typer(no_args_is_help=True, help="Validate, plan, import and count the inventory.")
+app.add_typer(inventory_app, name="inventory")
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, highlight=False)
+
+
+class Format(str, Enum):
+    human = "human"
+    json = "json"
+
+
+def default_deployment() -> Path:
+    env = os.environ.get("SAFECITY_DEPLOYMENT")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "inventory" / "example"
+
+
+DeploymentArg = Annotated[Optional[Path], typer.Argument(
+    help="Deployment directory (default: $SAFECITY_DEPLOYMENT or the embedded inventory/example).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="human or json")]
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@inventory_app.command("validate")
+def inventory_validate(deployment: DeploymentArg = None, format: FormatOpt = Format.human) -> None:
+    """Check every inventory file; report every problem with file:line and item. Exit 1 if any."""
+    from safecity.inventory import check_deployment
+
+    root = deployment or default_deployment()
+    checked = check_deployment(root)
+    d = checked.deployment
+    if format is Format.json:
+        _print_json({"deployment": str(root), "ok": checked.ok,
+                     "problems": [p.as_dict() for p in checked.problems],
+                     "counts": {"files": len(d.files), "sites": len(d.sites), "devices": len(d.devices),
+                                "switches": len(d.switches), "platform_servers": len(d.platform_servers)} if d else {}})
+    else:
+        for p in checked.problems:
+            err_console.print(str(p), markup=False)
+        if checked.ok and d is not None:
+            console.print(f"{root}: OK — {len(d.files)} files, {len(d.regions)} regions, {len(d.sites)} sites, "
+                          f"{len(d.devices)} front-end devices, {len(d.switches)} switches, "
+                          f"{len(d.platform_servers)} platform servers")
+        else:
+            err_console.print(f"{root}: {len(checked.problems)} problem(s); nothing was changed")
+    raise typer.Exit(0 if checked.ok else 1)
+
+
+@inventory_app.command("plan")
+def inventory_plan(deployment: DeploymentArg = None, format: FormatOpt = Format.human,
+                   write: Annotated[bool, typer.Option("--write", help="Persist to plan.lock.json")] = False) -> None:
+    """Allocate addresses and GB/T 28181 IDs; show what would change against plan.lock.json."""
+    from safecity.inventory import load_valid_deployment
+    from safecity.inventory.plan import compute_plan, lock_path, read_lock, write_lock
+
+    root = deployment or default_deployment()
+    dep, _catalog = load_valid_deployment(root)
+    path = lock_path(dep)
+    previous = read_lock(path)
+    plan, changes = compute_plan(dep, previous)
+    if write and changes:
+        write_lock(path, plan)
+    if format is Format.json:
+        _print_json({"lock": str(path), "written": bool(write and changes),
+                     "changes": [{"action": c.action, "what": c.what, "key": c.key, "old": c.old, "new": c.new}
+                                 for c in changes],
+                     "assigned": {"ips": len(plan.ips), "gb_ids": len(plan.gb_ids)}})
+        return
+    for c in changes[:200]:
+        console.print(str(c), markup=False)
+    if len(changes) > 200:
+        console.print(f"... and {len(changes) - 200} more")
+    verb = "written to" if write and changes else "would change" if changes else "matches"
+    console.print(f"plan: {len(plan.ips)} addresses, {len(plan.gb_ids)} GB IDs allocated; "
+                  f"{len(changes)} change(s) {verb} {path}" if changes else f"plan: no change; {path} is up to date")
+
+
+@inventory_app.command("stats")
+def inventory_stats(deployment: DeploymentArg = None, format: FormatOpt = Format.human) -> None:
+    """Devices by kind per region and tier, cameras per site, key-place coverage."""
+    from safecity.inventory import load_valid_deployment
+    from safecity.inventory.stats import compute_stats
+
+    root = deployment or default_deployment()
+    dep, _ = load_valid_deployment(root)
+    stats = compute_stats(dep)
+    if format is Format.json:
+        _print_json(stats.as_dict())
+        return
+    kinds = ["ipc", "encoder", "alarm_host", "nvr", "switch", "platform_server"]
+    t = Table(title=f"Devices by region — {dep.header.title or dep.header.name}")
+    t.add_column("region")
+    t.add_column("tier")
+    for k in kinds:
+        t.add_column(k, justify="right")
+    t.add_column("video channels", justify="right")
+    for r in stats.regions:
+        indent = {"province": "", "city": "  ", "county": "    "}[r.tier]
+        t.add_row(f"{indent}{r.name} ({r.code})", r.tier, *[str(r.devices.get(k, 0)) for k in kinds], str(r.video_channels))
+    console.print(t)
+    st = Table(title="Cameras per site")
+    for col in ("site", "region", "type", "video channels", "devices"):
+        st.add_column(col, justify="right" if col in ("video channels", "devices") else "left")
+    for s in stats.sites:
+        st.add_row(str(s["site"]), str(s["region"]), str(s["type"]), str(s["cameras"]), str(s["devices"]))
+    console.print(st)
+    kt = Table(title="Key places (installation rate = places with an installed camera / places)")
+    for col in ("category", "places", "covered", "rate"):
+        kt.add_column(col, justify="left" if col == "category" else "right")
+    for k in stats.key_places:
+        rate = f"{k.installation_rate:.0%}" if k.installation_rate is not None else "—"
+        kt.add_row(k.category, str(k.places), str(k.covered), rate)
+    console.print(kt)
+    console.print("Video channels by category: " + ", ".join(f"{c} {n}" for c, n in stats.categories.items()))
+
+
+def main() -> None:
+    try:
+        app()
+    except SafecityError as e:
+        from safecity.errors import InventoryError
+
+        if isinstance(e, InventoryError):
+            for p in e.problems:
+                err_console.print(str(p), markup=False)
+            err_console.print(f"{len(e.problems)} inventory problem(s); nothing was touched")
+        else:
+            err_console.print(f"error: {e}", markup=False)
+        sys.exit(1)
