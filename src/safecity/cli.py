@@ -19,8 +19,8 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pret
 inventory_app = typer.Typer(no_args_is_help=True, help="Validate, plan, import and count the inventory.")
 app.add_typer(inventory_app, name="inventory")
 
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(str, Enum):
@@ -150,3 +150,7 @@ def main() -> None:
         else:
             err_console.print(f"error: {e}", markup=False)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
