@@ -1,0 +1,93 @@
+"""Map a deployment's real addresses to loopback ones, so the lab never leaves 127.0.0.0/8.
+
+``10.34.18.5`` becomes ``127.34.18.5`` (the first octet swapped for 127); when two real
+addresses would land on the same loopback address, or on 127.0.x.x (where local services
+live), the later one gets the next free address of 127.250.0.0/15 instead. The mapping is
+written to ``<deployment>/.lab/addresses.json`` so Ansible (the inventory plugin's ``lab: true``)
+and every tool reach the same device.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from safecity.errors import LabError
+
+_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+_FALLBACK = ipaddress.IPv4Network("127.250.0.0/15")
+
+
+class AddressMap:
+    def __init__(self, mapping: dict[str, str] | None = None) -> None:
+        self._to_lab: dict[str, str] = dict(mapping or {})
+        self._to_real: dict[str, str] = {v: k for k, v in self._to_lab.items()}
+        self._next_fallback = int(_FALLBACK.network_address) + 1
+
+    @classmethod
+    def build(cls, real_addresses: Iterable[str]) -> AddressMap:
+        amap = cls()
+        for ip in real_addresses:
+            amap.add(ip)
+        return amap
+
+    def add(self, real: str) -> str:
+        if real in self._to_lab:
+            return self._to_lab[real]
+        addr = ipaddress.IPv4Address(real)
+        if addr in _LOOPBACK:
+            candidate = real
+        else:
+            o = addr.packed
+            candidate = f"127.{o[1]}.{o[2]}.{o[3]}"
+        c = ipaddress.IPv4Address(candidate)
+        if (candidate in self._to_real or c in ipaddress.IPv4Network("127.0.0.0/16")
+                or c in _FALLBACK or o_last(c) in (0, 255)):
+            candidate = self._fallback()
+        self._to_lab[real] = candidate
+        self._to_real[candidate] = real
+        return candidate
+
+    def _fallback(self) -> str:
+        while self._next_fallback < int(_FALLBACK.broadcast_address):
+            cand = str(ipaddress.IPv4Address(self._next_fallback))
+            self._next_fallback += 1
+            if cand not in self._to_real and not cand.endswith((".0", ".255")):
+                return cand
+        raise LabError("lab address space 127.250.0.0/15 is exhausted")
+
+    def lab(self, real: str) -> str:
+        """The loopback address of a real one (added on first use: a device may move)."""
+        return self._to_lab.get(real) or self.add(real)
+
+    def real(self, lab: str) -> str | None:
+        return self._to_real.get(lab)
+
+    def items(self) -> list[tuple[str, str]]:
+        return sorted(self._to_lab.items())
+
+    def to_json(self) -> str:
+        return json.dumps(dict(self.items()), indent=1) + "\n"
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json(), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> AddressMap:
+        try:
+            return cls(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as e:
+            raise LabError(f"{path}: cannot read the lab address map ({e}); is the lab up?") from e
+
+
+def o_last(addr: ipaddress.IPv4Address) -> int:
+    return addr.packed[3]
+
+
+def assert_loopback(host: str) -> None:
+    """Last line of defence for the network rule: the lab only ever binds or dials 127/8."""
+    if ipaddress.IPv4Address(host) not in _LOOPBACK:
+        raise LabError(f"refusing non-loopback address {host}: the lab lives on 127.0.0.0/8")
