@@ -18,6 +18,8 @@ from safecity.errors import SafecityError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False)
 inventory_app = typer.Typer(no_args_is_help=True, help="Validate, plan, import and count the inventory.")
 app.add_typer(inventory_app, name="inventory")
+lab_app = typer.Typer(no_args_is_help=True, help="The virtual device lab on 127.0.0.0/8.")
+app.add_typer(lab_app, name="lab")
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -135,6 +137,77 @@ def inventory_stats(deployment: DeploymentArg = None, format: FormatOpt = Format
         kt.add_row(k.category, str(k.places), str(k.covered), rate)
     console.print(kt)
     console.print("Video channels by category: " + ", ".join(f"{c} {n}" for c, n in stats.categories.items()))
+
+
+class LabState(str, Enum):
+    factory = "factory"
+    provisioned = "provisioned"
+
+
+@lab_app.command("up")
+def lab_up_cmd(deployment: DeploymentArg = None,
+               state: Annotated[LabState, typer.Option(help="factory: devices from the box; "
+                                                        "provisioned: already at the inventory's state")] = LabState.factory,
+               http_port: Annotated[Optional[int], typer.Option(help="override the deployment's HTTP port")] = None,
+               rtsp_port: Annotated[Optional[int], typer.Option()] = None,
+               ssh_port: Annotated[Optional[int], typer.Option()] = None,
+               address_offset: Annotated[int, typer.Option(
+                   help="shift the second octet of lab addresses (run two labs of one deployment)")] = 0) -> None:
+    """Start simulated devices for every device of the deployment, each on its own 127.x address."""
+    from safecity.lab.control import lab_up
+
+    root = deployment or default_deployment()
+    res = lab_up(root, state=state.value, http_port=http_port, rtsp_port=rtsp_port, ssh_port=ssh_port,
+                 address_offset=address_offset)
+    console.print(f"lab up: {res.devices} devices in {res.workers} worker process(es) in {res.seconds:.1f} s; "
+                  f"addresses in {res.paths.addresses}, lab vault in {res.paths.vault}")
+
+
+@lab_app.command("down")
+def lab_down_cmd(deployment: DeploymentArg = None) -> None:
+    """Stop the lab's worker processes (device state is kept under .lab/state)."""
+    from safecity.lab.control import lab_down
+
+    n = lab_down(deployment or default_deployment())
+    console.print(f"lab down: stopped {n} worker process(es)")
+
+
+@lab_app.command("status")
+def lab_status_cmd(deployment: DeploymentArg = None, format: FormatOpt = Format.human) -> None:
+    """Every lab device: kind, real and loopback address, state, faults."""
+    from safecity.lab.control import lab_status
+
+    rows = lab_status(deployment or default_deployment())
+    if format is Format.json:
+        _print_json(rows)
+        return
+    t = Table(title=f"lab: {len(rows)} devices")
+    for col in ("name", "kind", "real ip", "lab ip", "ports", "faults"):
+        t.add_column(col)
+    for r in sorted(rows, key=lambda r: (r["kind"], r["name"])):
+        faults = r.get("faults") or {}
+        t.add_row(r["name"], r["kind"], r["real_ip"], r["lab_ip"],
+                  ",".join(f"{k}:{v}" for k, v in r["ports"].items()),
+                  ",".join(f"{k}={v}" if v not in (None, True) else k for k, v in dict(faults).items()) if faults else "")
+    console.print(t)
+
+
+@lab_app.command("fault")
+def lab_fault_cmd(device: Annotated[str, typer.Argument(help="device name")],
+                  fault: Annotated[Optional[str], typer.Argument(
+                      help="offline, slow, drop, wrong_credentials, clock_skew, stuck_after_reboot, reject, "
+                           "network_change_lost, legacy_ssh, down (platform), or an image fault: black, blurred, "
+                           "dark, ...")] = None,
+                  value: Annotated[Optional[str], typer.Argument(help="fault parameter (seconds, count, text)")] = None,
+                  clear: Annotated[bool, typer.Option("--clear", help="clear every fault of the device")] = False,
+                  deployment: Annotated[Optional[Path], typer.Option("--deployment", "-d")] = None) -> None:
+    """Inject a fault into one lab device at runtime (or --clear it)."""
+    from safecity.lab.control import lab_fault
+
+    if not clear and not fault:
+        raise typer.BadParameter("give a fault name, or --clear")
+    lab_fault(deployment or default_deployment(), device, None if clear else fault, value)
+    console.print(f"{device}: {'faults cleared' if clear else f'fault {fault} set'}")
 
 
 def main() -> None:

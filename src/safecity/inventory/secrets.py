@@ -25,7 +25,3 @@ def derive_device_sip_password(master_key: str, device_id: str) -> str:
     digest = hmac.new(master_key.encode("utf-8"), device_id.encode("utf-8"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii")[:DEVICE_SIP_PASSWORD_LENGTH]
 
-
-def sip_digest_ha1(username: str, realm: str, password: str) -> str:
-    """RFC 2617 HA1 = MD5(username:realm:password), what a registrar stores instead of the password."""
-    return hashlib.md5(f"{username}:{realm}:{password}".encode("utf-8"), usedforsecurity=False).hexdigest()

@@ -21,7 +21,10 @@ _FALLBACK = ipaddress.IPv4Network("127.250.0.0/15")
 
 
 class AddressMap:
-    def __init__(self, mapping: dict[str, str] | None = None) -> None:
+    def __init__(self, mapping: dict[str, str] | None = None, offset: int = 0) -> None:
+        # ``offset`` shifts the second octet (10.34.x.y → 127.(34+offset).x.y) so two labs of the
+        # same deployment (a developer's and a test run's) can be up at the same time.
+        self.offset = offset
         self._to_lab: dict[str, str] = dict(mapping or {})
         self._to_real: dict[str, str] = {v: k for k, v in self._to_lab.items()}
         self._next_fallback = int(_FALLBACK.network_address) + 1
@@ -41,7 +44,7 @@ class AddressMap:
             candidate = real
         else:
             o = addr.packed
-            candidate = f"127.{o[1]}.{o[2]}.{o[3]}"
+            candidate = f"127.{(o[1] + self.offset) % 250}.{o[2]}.{o[3]}"
         c = ipaddress.IPv4Address(candidate)
         if (candidate in self._to_real or c in ipaddress.IPv4Network("127.0.0.0/16")
                 or c in _FALLBACK or o_last(c) in (0, 255)):
@@ -72,14 +75,19 @@ class AddressMap:
         return json.dumps(dict(self.items()), indent=1) + "\n"
 
     def save(self, path: Path) -> None:
+        """``addresses.json`` is a flat {real: loopback} map (what Ansible reads); the offset
+        sits beside it so addresses added later (a device moved) follow the same rule."""
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_json(), encoding="utf-8")
+        path.with_suffix(".offset").write_text(f"{self.offset}\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: Path) -> AddressMap:
         try:
-            return cls(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as e:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            off = path.with_suffix(".offset")
+            return cls(dict(raw), int(off.read_text()) if off.exists() else 0)
+        except (OSError, json.JSONDecodeError, ValueError, TypeError) as e:
             raise LabError(f"{path}: cannot read the lab address map ({e}); is the lab up?") from e
 
 

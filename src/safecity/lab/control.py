@@ -1,0 +1,176 @@
+"""``safecity lab up|down|status|fault``: start the lab's worker processes, talk to them, stop them.
+
+Only processes this module started are ever stopped, by the PIDs it recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safecity.errors import LabError
+from safecity.lab.session import LabPaths, prepare, topology_for
+from safecity.lab.worker import WorkerOptions
+
+DEVICES_PER_WORKER = 3000   # ~3 descriptors per device; the per-process limit here is 20,000
+
+
+@dataclass
+class LabUpResult:
+    devices: int
+    workers: int
+    seconds: float
+    paths: LabPaths
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours counts as gone.
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/stat") as fh:
+            if fh.read().split(")")[-1].split()[0] == "Z":
+                return False
+    return True
+
+
+def running_pids(paths: LabPaths) -> list[int]:
+    pids = []
+    for p in paths.worker_pids():
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(p.read_text().strip())
+            if _alive(pid):
+                pids.append(pid)
+    return pids
+
+
+def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 180.0,
+           http_port: int | None = None, rtsp_port: int | None = None, ssh_port: int | None = None,
+           address_offset: int = 0) -> LabUpResult:
+    t0 = time.monotonic()
+    ctx = prepare(deployment_root)
+    paths = ctx.paths
+    if running_pids(paths):
+        raise LabError(f"the lab of {ctx.deployment.root} is already up (safecity lab down first)")
+    header = ctx.deployment.header
+    opts = WorkerOptions(state=state, http_port=http_port or header.http_port,
+                         rtsp_port=rtsp_port or header.rtsp_port, ssh_port=ssh_port or header.ssh_port)
+    topo = topology_for(ctx, opts.lab_options(), address_offset)
+    opts.shards = max(1, math.ceil(len(topo.onvif) / DEVICES_PER_WORKER))
+    opts.save(paths.root / "options.json")
+    procs: list[subprocess.Popen[bytes]] = []
+    for shard in range(opts.shards):
+        paths.worker_ready(shard).unlink(missing_ok=True)
+        log = paths.worker_log(shard).open("ab")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "safecity.lab.worker", str(ctx.deployment.root), "--shard", str(shard)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        paths.worker_pid(shard).write_text(f"{proc.pid}\n")
+        procs.append(proc)
+    deadline = time.monotonic() + timeout
+    try:
+        for shard, proc in enumerate(procs):
+            while not paths.worker_ready(shard).exists():
+                if proc.poll() is not None:
+                    tail = paths.worker_log(shard).read_text(errors="replace").splitlines()[-15:]
+                    raise LabError(f"lab worker {shard} exited ({proc.returncode}):\n" + "\n".join(tail))
+                if time.monotonic() > deadline:
+                    raise LabError(f"lab worker {shard} not ready after {timeout:.0f} s; see {paths.worker_log(shard)}")
+                time.sleep(0.05)
+    except BaseException:
+        lab_down(ctx.deployment.root)
+        raise
+    return LabUpResult(len(topo.devices), opts.shards, time.monotonic() - t0, paths)
+
+
+def _request(sock_path: Path, req: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(str(sock_path))
+        s.sendall((json.dumps(req) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            buf += chunk
+    reply: dict[str, Any] = json.loads(buf or b"{}")
+    return reply
+
+
+def _sockets(paths: LabPaths) -> list[Path]:
+    socks = sorted(paths.root.glob("worker-*.sock"))
+    if not socks:
+        raise LabError(f"the lab is not up ({paths.root}); run: safecity lab up")
+    return socks
+
+
+def lab_status(deployment_root: Path) -> list[dict[str, Any]]:
+    paths = LabPaths.of(deployment_root)
+    rows: list[dict[str, Any]] = []
+    for sock in _sockets(paths):
+        reply = _request(sock, {"op": "status"})
+        rows.extend(reply.get("devices", []))
+    return rows
+
+
+def lab_fault(deployment_root: Path, device: str, fault: str | None, value: str | None = None) -> None:
+    """Inject (or with ``fault=None`` clear) a fault on one device, wherever it is served."""
+    paths = LabPaths.of(deployment_root)
+    req: dict[str, Any] = {"op": "clear", "device": device} if fault is None else \
+        {"op": "fault", "device": device, "fault": fault, "value": value}
+    for sock in _sockets(paths):
+        reply = _request(sock, req)
+        if reply.get("ok"):
+            return
+        if not reply.get("unknown_device"):
+            raise LabError(f"{device}: {reply.get('error', 'fault refused')}")
+    raise LabError(f"{device}: no such device in the lab")
+
+
+def lab_down(deployment_root: Path, timeout: float = 15.0) -> int:
+    """Stop the workers this lab started (by their recorded PIDs). Returns how many were running."""
+    paths = LabPaths.of(deployment_root)
+    stopped = 0
+    for sock in sorted(paths.root.glob("worker-*.sock")) if paths.root.exists() else []:
+        with contextlib.suppress(OSError, ValueError):
+            _request(sock, {"op": "shutdown"}, timeout=5)
+    for pid_file in paths.worker_pids() if paths.root.exists() else []:
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            pid_file.unlink(missing_ok=True)
+            continue
+        deadline = time.monotonic() + timeout
+        if _alive(pid):
+            stopped += 1
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            time.sleep(1)
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(pid, os.WNOHANG)
+        pid_file.unlink(missing_ok=True)
+    for leftover in list(paths.root.glob("worker-*.sock")) + list(paths.root.glob("worker-*.ready")) \
+            if paths.root.exists() else []:
+        leftover.unlink(missing_ok=True)
+    return stopped

@@ -1,0 +1,208 @@
+"""One lab worker process: serves a shard of the lab's devices and answers its control socket.
+
+Large labs are split across worker processes because every simulated device holds its own
+listening sockets and one process may only open 20,000 files here. Worker 0 also serves the
+platform peers (SIP registrars) and the switches. Control is JSON lines over a Unix socket:
+``{"op": "status"}``, ``{"op": "fault", "device", "fault", "value"}``, ``{"op": "clear",
+"device"}``, ``{"op": "shutdown"}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from safecity.errors import LabError
+from safecity.lab.media.snapshot_render import SNAPSHOT_FAULTS
+from safecity.lab.onvif.lab import OnvifLab
+from safecity.lab.session import LabPaths, prepare, topology_for
+from safecity.lab.sip.registrar import LabRegistrar
+from safecity.lab.switch.lab import SwitchLab
+from safecity.lab.topology import LabOptions, LabTopology
+
+log = logging.getLogger("safecity.lab")
+
+
+@dataclass
+class WorkerOptions:
+    state: str = "factory"
+    shards: int = 1
+    http_port: int = 80
+    rtsp_port: int = 554
+    ssh_port: int = 22
+
+    def lab_options(self) -> LabOptions:
+        return LabOptions(state=self.state, http_port=self.http_port,  # type: ignore[arg-type]
+                          rtsp_port=self.rtsp_port, ssh_port=self.ssh_port)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self)) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> WorkerOptions:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
+    mine = LabTopology(topo.address_map)
+    mine.onvif = [s for i, s in enumerate(topo.onvif) if i % shards == shard]
+    mine.snapshots = {s.name: topo.snapshots[s.name] for s in mine.onvif}
+    if shard == 0:
+        mine.switches = topo.switches
+        mine.registrars = topo.registrars
+    names = {s.name for s in mine.onvif} | {s.name for s in mine.switches} | {r.name for r in mine.registrars}
+    mine.devices = {n: d for n, d in topo.devices.items() if n in names}
+    return mine
+
+
+class Worker:
+    def __init__(self, topo: LabTopology, paths: LabPaths, shard: int) -> None:
+        self.topo = topo
+        self.paths = paths
+        self.shard = shard
+        self.onvif: OnvifLab | None = None
+        self.switches: SwitchLab | None = None
+        self.registrars: dict[str, LabRegistrar] = {}
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        state = self.paths.state
+        for spec in self.topo.registrars:
+            self.registrars[spec.name] = await LabRegistrar.start(spec)
+        if self.topo.switches:
+            self.switches = await SwitchLab.start(self.topo.switches, state / "switches")
+        if self.topo.onvif:
+            self.onvif = await OnvifLab.start(self.topo.onvif, state / "devices", self.topo.address_map.lab)
+
+    async def close(self) -> None:
+        if self.onvif:
+            await self.onvif.close()
+        if self.switches:
+            await self.switches.close()
+        for reg in self.registrars.values():
+            await reg.close()
+
+    def fault(self, device: str, fault: str, value: str | None) -> None:
+        if device in self.registrars:
+            if fault not in ("down", "offline"):
+                raise LabError(f"{device}: a platform peer supports only the 'down' fault")
+            self.registrars[device].set_fault("down")
+        elif self.switches and device in {s.name for s in self.topo.switches}:
+            self.switches.set_fault(device, fault, value)
+        elif self.onvif and device in self.topo.snapshots:
+            if fault in SNAPSHOT_FAULTS:
+                self.onvif.set_image_fault(device, fault, value)
+            else:
+                self.onvif.set_fault(device, fault, value)
+        else:
+            raise KeyError(device)
+
+    def clear(self, device: str) -> None:
+        if device in self.registrars:
+            self.registrars[device].set_fault(None)
+        elif self.switches and device in {s.name for s in self.topo.switches}:
+            self.switches.clear_faults(device)
+        elif self.onvif and device in self.topo.snapshots:
+            self.onvif.clear_faults(device)
+            self.topo.snapshots[device].set_fault(None)
+        else:
+            raise KeyError(device)
+
+    def status(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        details: dict[str, dict[str, Any]] = {}
+        if self.onvif:
+            details.update({str(r.get("name")): r for r in self.onvif.status()})
+        if self.switches:
+            details.update({str(r.get("name")): r for r in self.switches.status()})
+        for name, reg in self.registrars.items():
+            details[name] = {"registered": len(reg.registrations())}
+        for name, dev in self.topo.devices.items():
+            row = {"name": name, "kind": dev.kind, "real_ip": dev.real_ip, "lab_ip": dev.lab_ip,
+                   "ports": dev.ports, "worker": self.shard}
+            extra = details.get(name, {})
+            row.update({k: v for k, v in extra.items() if k not in row})
+            rows.append(row)
+        return rows
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), 10)
+            try:
+                req = json.loads(line)
+                op = req.get("op")
+                if op == "status":
+                    reply: dict[str, Any] = {"ok": True, "devices": self.status()}
+                elif op == "fault":
+                    self.fault(str(req["device"]), str(req["fault"]), req.get("value"))
+                    reply = {"ok": True}
+                elif op == "clear":
+                    self.clear(str(req["device"]))
+                    reply = {"ok": True}
+                elif op == "shutdown":
+                    reply = {"ok": True}
+                    self.stopped.set()
+                else:
+                    reply = {"ok": False, "error": f"unknown op {op!r}"}
+            except KeyError as e:
+                reply = {"ok": False, "unknown_device": True, "error": f"{e.args[0]}: not served by this worker"}
+            except (LabError, ValueError) as e:
+                reply = {"ok": False, "error": str(e)}
+            writer.write((json.dumps(reply, default=str) + "\n").encode())
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+async def run_worker(deployment_root: Path, shard: int) -> None:
+    ctx = prepare(deployment_root)
+    opts = WorkerOptions.load(ctx.paths.root / "options.json")
+    topo = shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards)
+    worker = Worker(topo, ctx.paths, shard)
+    sock = ctx.paths.worker_socket(shard)
+    with contextlib.suppress(FileNotFoundError):
+        sock.unlink()
+    await worker.start()
+    server = await asyncio.start_unix_server(worker.handle, path=str(sock))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.stopped.set)
+    ctx.paths.worker_ready(shard).write_text(f"{len(topo.devices)}\n")
+    log.info("worker %d serving %d devices", shard, len(topo.devices))
+    try:
+        await worker.stopped.wait()
+    finally:
+        server.close()
+        await worker.close()
+        for p in (sock, ctx.paths.worker_ready(shard), ctx.paths.worker_pid(shard)):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="safecity-lab-worker")
+    parser.add_argument("deployment", type=Path)
+    parser.add_argument("--shard", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import uvloop
+
+    try:
+        uvloop.run(run_worker(args.deployment, args.shard))
+    except Exception as e:  # the log is what `lab up` shows when a worker dies
+        log.exception("lab worker %d failed: %s", args.shard, e)
+        sys.exit(1)
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
