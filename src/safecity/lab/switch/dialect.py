@@ -21,7 +21,7 @@ from safecity.errors import LabError
 Context = Literal["exec", "config"]
 Level = Literal["user", "privileged"]
 Action = Literal[
-    "show_running", "show_saved", "show_mac", "show_interfaces", "show_version",
+    "show_running", "show_saved", "show_this", "show_mac", "show_interfaces", "show_version",
     "set_paging", "disable_paging", "reset_paging", "noop",
     "enter_config", "quit", "return", "enable", "disable", "save",
 ]

@@ -19,10 +19,11 @@ class HostKeys:
     legacy: asyncssh.SSHKey  # RSA, offered as ssh-rsa by legacy switches
 
 
-def _load_or_create(path: Path, alg: str, **kwargs: int) -> asyncssh.SSHKey:
+def _load_or_create(path: Path, alg: str) -> asyncssh.SSHKey:
     if path.exists():
         return asyncssh.read_private_key(path)
-    key = asyncssh.generate_private_key(alg, **kwargs)
+    key = (asyncssh.generate_private_key(alg, key_size=2048) if alg == "ssh-rsa"
+           else asyncssh.generate_private_key(alg))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(key.export_private_key())
@@ -32,5 +33,5 @@ def _load_or_create(path: Path, alg: str, **kwargs: int) -> asyncssh.SSHKey:
 def load_host_keys(state_dir: Path) -> HostKeys:
     return HostKeys(
         modern=_load_or_create(state_dir / "switch_host_ed25519", "ssh-ed25519"),
-        legacy=_load_or_create(state_dir / "switch_host_rsa", "ssh-rsa", key_size=2048),
+        legacy=_load_or_create(state_dir / "switch_host_rsa", "ssh-rsa"),
     )

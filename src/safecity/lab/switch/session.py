@@ -6,11 +6,13 @@ Line in, ``Reply`` out; no I/O. Everything platform-specific comes from the ``Di
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safecity.lab.switch import show_output
-from safecity.lab.switch.dialect import Command, Context, ErrorText, View
+from safecity.lab.switch.config_tree import ConfigNode, render_vendor
 from safecity.lab.switch.device import SwitchDevice
+from safecity.lab.switch.dialect import Command, Context, ErrorText, View
 
 _TOKEN = re.compile(r"\S+")
 
@@ -52,7 +54,8 @@ def _expand(word: str, keywords: tuple[str, ...]) -> str | None:
 
 def _match_one(cmd: Command, toks: list[Token]) -> tuple[str, int, int, list[int]]:
     """(result, depth, exact literal count, int args) of ``toks`` against one command."""
-    exact, args = 0, []
+    exact = 0
+    args: list[int] = []
     for i, lit in enumerate(cmd.tokens):
         if i >= len(toks):
             return "incomplete", len(toks), exact, args
@@ -210,16 +213,18 @@ class CliSession:
     def _run(self, cmd: Command, args: list[int]) -> Reply:
         action = cmd.action
         device = self.device
-        if action in ("show_running", "show_saved", "show_mac", "show_interfaces",
-                      "show_version"):
-            body = {
-                "show_running": device.running_text,
-                "show_saved": device.saved_text,
-                "show_mac": lambda: show_output.mac_table(device),
-                "show_interfaces": lambda: show_output.interface_status(device),
-                "show_version": lambda: show_output.version(device),
-            }[action]()
+        views: dict[str, Callable[[SwitchDevice], str]] = {
+            "show_running": SwitchDevice.running_text,
+            "show_saved": SwitchDevice.saved_text,
+            "show_mac": show_output.mac_table,
+            "show_interfaces": show_output.interface_status,
+            "show_version": show_output.version,
+        }
+        if action in views:
+            body = views[action](device)
             return Reply(body.rstrip("\n"), self.prompt(), pageable=True)
+        if action == "show_this":
+            return Reply(self._this().rstrip("\n"), self.prompt(), pageable=True)
         if action == "set_paging":
             self.page_lines = args[0] if args else 0
         elif action == "disable_paging":
@@ -249,6 +254,15 @@ class CliSession:
                 return Reply("", self.prompt())
             self.device.save()
         return Reply(cmd.done.rstrip("\n"), self.prompt())
+
+    def _this(self) -> str:
+        """``display this``: the current view's block (the whole configuration elsewhere)."""
+        root = self.device.running
+        if self.view is not None:
+            node = root.child(self.block_text)
+            root = ConfigNode("", [node] if node is not None else [])
+        render = self.dialect.render.model_copy(update={"header": ""})
+        return render_vendor(root, render, self.device.block_keywords)
 
     def _dialog_answer(self, line: str) -> Reply:
         assert self._dialog is not None
@@ -287,7 +301,8 @@ class CliSession:
         view_keywords = self.view.keywords if self.view else ()
         is_config_word = (first == rules.negation or _expand(first, view_keywords) is not None
                           or _expand(first, rules.keywords) is not None)
-        m = self._match(toks, "config")
+        pipe = next((i for i, t in enumerate(toks) if t.text == "|"), len(toks))
+        m = self._match(toks[:pipe], "config")
         if m.command is not None:
             return self._exec_line(line, toks, "config")
         if m.depth > 0 and not is_config_word:

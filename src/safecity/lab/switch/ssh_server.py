@@ -99,9 +99,12 @@ async def serve_session(process: asyncssh.SSHServerProcess[bytes]) -> None:
         log.exception("%s: CLI session failed", device.name)
         close_connection = True
     finally:
-        process.exit(0)
+        # The device hangs up (quit, drop, flood) by closing the connection; after a client
+        # hang-up there is nobody left to send an exit status to.
         if close_connection:
             conn.close()
+        elif not conn.is_closed() and not process.channel.is_closing():
+            process.exit(0)
 
 
 async def _delay(device: SwitchDevice) -> None:
