@@ -121,3 +121,20 @@ def test_platform_peer_refuses_unknown_devices(lab: Path) -> None:
 def test_lab_up_twice_is_refused_and_down_is_idempotent(lab: Path) -> None:
     again = sc("lab", "up", str(lab), "--address-offset", str(OFFSET), *PORTS, check=False)
     assert again.returncode == 1 and "already up" in again.stderr
+
+
+def test_rtsp_describe_follows_the_device_account_and_faults(lab: Path) -> None:
+    from safecity.drivers.rtsp import describe
+    from safecity.errors import AuthFailed, DeviceUnreachable
+
+    url = "rtsp://127.95.17.3:18554/cam/realmonitor?channel=1&subtype=0"   # dsc-cam-002, Dahua-like
+    res = asyncio.run(describe(url, "admin", "admin", 5))
+    assert res.codec == "H265" and res.resolution == (2688, 1520)
+    with pytest.raises(AuthFailed):
+        asyncio.run(describe(url, "admin", "wrong", 5))
+    sc("lab", "fault", "dsc-cam-002", "offline", "-d", str(lab))
+    try:
+        with pytest.raises(DeviceUnreachable):
+            asyncio.run(describe(url, "admin", "admin", 3))
+    finally:
+        sc("lab", "fault", "dsc-cam-002", "--clear", "-d", str(lab))

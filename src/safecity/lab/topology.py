@@ -21,6 +21,7 @@ from safecity.inventory.profiles import ProfileCatalog
 from safecity.inventory.secrets import derive_device_sip_password
 from safecity.inventory.validate import sip_platform_for
 from safecity.lab.addressing import AddressMap
+from safecity.lab.media.rtsp_endpoint import RtspEndpointSpec, StreamSpec
 from safecity.lab.media.snapshot_render import SnapshotSource
 from safecity.lab.onvif.spec import Gb28181Settings, NetworkSettings, OnvifDeviceSpec
 from safecity.lab.sip.registrar import RegistrarSpec
@@ -75,6 +76,7 @@ class LabTopology:
     onvif: list[OnvifDeviceSpec] = field(default_factory=list)
     switches: list[SwitchSpec] = field(default_factory=list)
     registrars: list[RegistrarSpec] = field(default_factory=list)
+    rtsp: list[RtspEndpointSpec] = field(default_factory=list)
     snapshots: dict[str, LabSnapshot] = field(default_factory=dict)
     devices: dict[str, LabDevice] = field(default_factory=dict)
 
@@ -181,9 +183,27 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
             users=users,  # type: ignore[arg-type]
             onvif_users=users if (profile.behaviour.onvif.separate_users and options.state == "provisioned") else (),  # type: ignore[arg-type]
             factory_new=factory_new, channels=channels, snapshot=snap, gb28181=gb))
+        topo.rtsp.append(_rtsp_endpoint(topo.onvif[-1], options.rtsp_port))
         topo.devices[d.name] = LabDevice(d.name, d.kind, real, host,
                                          {"http": options.http_port, "rtsp": options.rtsp_port})
     return topo
+
+
+def _rtsp_endpoint(spec: OnvifDeviceSpec, port: int) -> RtspEndpointSpec:
+    """The device's RTSP service: main/sub path per channel from the vendor data, sizes from the
+    model profile. Credentials follow the device's accounts (the worker keeps them in sync)."""
+    behaviour = spec.profile.behaviour
+    assert behaviour is not None
+    streams: list[StreamSpec] = []
+    for ch in range(1, spec.channel_count + 1):
+        for which, path in (("main", behaviour.rtsp.main_path), ("sub", behaviour.rtsp.sub_path)):
+            st = getattr(spec.profile.streams, which) if spec.profile.streams else None
+            codec = st.codec if st is not None and st.codec in ("H264", "H265") else "H264"
+            w, h, fps = (st.width, st.height, st.fps) if st is not None else (1920, 1080, 25)
+            streams.append(StreamSpec(path.format(channel=ch), codec, w, h, fps))  # type: ignore[arg-type]
+    user, password = (spec.users[0][0], spec.users[0][1]) if spec.users else ("", "")
+    return RtspEndpointSpec(name=spec.name, host=spec.host, username=user, password=password, port=port,
+                            streams=tuple(streams))
 
 
 def _gb_ids_of(d: DeviceEntry, plan: Plan) -> list[str]:

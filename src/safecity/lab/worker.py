@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from safecity.errors import LabError
+from safecity.lab.media.rtsp_lab import RtspLab
 from safecity.lab.media.snapshot_render import SNAPSHOT_FAULTS
 from safecity.lab.onvif.lab import OnvifLab
 from safecity.lab.session import LabPaths, prepare, topology_for
@@ -56,6 +57,7 @@ def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
     mine = LabTopology(topo.address_map)
     mine.onvif = [s for i, s in enumerate(topo.onvif) if i % shards == shard]
     mine.snapshots = {s.name: topo.snapshots[s.name] for s in mine.onvif}
+    mine.rtsp = [r for r in topo.rtsp if r.name in mine.snapshots]
     if shard == 0:
         mine.switches = topo.switches
         mine.registrars = topo.registrars
@@ -72,6 +74,9 @@ class Worker:
         self.onvif: OnvifLab | None = None
         self.switches: SwitchLab | None = None
         self.registrars: dict[str, LabRegistrar] = {}
+        self.rtsp: RtspLab | None = None
+        self._rtsp_seen: dict[str, tuple[str, str, str]] = {}
+        self._sync_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -82,8 +87,41 @@ class Worker:
             self.switches = await SwitchLab.start(self.topo.switches, state / "switches")
         if self.topo.onvif:
             self.onvif = await OnvifLab.start(self.topo.onvif, state / "devices", self.topo.address_map.lab)
+            self.rtsp = await RtspLab.start(self.topo.rtsp)
+            await self.sync_rtsp()
+            self._sync_task = asyncio.get_running_loop().create_task(self._sync_forever())
+
+    async def sync_rtsp(self) -> None:
+        """RTSP follows the device: its admin account (provisioning rotates it) and its address
+        (SetNetworkInterfaces moves it)."""
+        if self.onvif is None or self.rtsp is None:
+            return
+        for name, dev in self.onvif.devices.items():
+            admin = next((u for u in dev.state.users if u.level == "Administrator"), None)
+            user, pw = (admin.username, admin.password) if admin else ("", "")
+            host = dev.state.listen_host
+            seen = self._rtsp_seen.get(name)
+            if seen == (user, pw, host):
+                continue
+            if seen is None or seen[:2] != (user, pw):
+                self.rtsp.update_endpoint(name, username=user, password=pw)
+            if seen is not None and seen[2] != host:
+                await self.rtsp.move_endpoint(name, host)
+            self._rtsp_seen[name] = (user, pw, host)
+
+    async def _sync_forever(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            try:
+                await self.sync_rtsp()
+            except LabError as e:  # e.g. a move to an address that is taken: keep serving others
+                log.warning("rtsp sync: %s", e)
 
     async def close(self) -> None:
+        if self._sync_task:
+            self._sync_task.cancel()
+        if self.rtsp:
+            await self.rtsp.close()
         if self.onvif:
             await self.onvif.close()
         if self.switches:
@@ -91,7 +129,7 @@ class Worker:
         for reg in self.registrars.values():
             await reg.close()
 
-    def fault(self, device: str, fault: str, value: str | None) -> None:
+    async def fault(self, device: str, fault: str, value: str | None) -> None:
         if device in self.registrars:
             if fault not in ("down", "offline"):
                 raise LabError(f"{device}: a platform peer supports only the 'down' fault")
@@ -103,10 +141,12 @@ class Worker:
                 self.onvif.set_image_fault(device, fault, value)
             else:
                 self.onvif.set_fault(device, fault, value)
+                if self.rtsp and fault in ("offline", "slow"):
+                    await self.rtsp.set_fault(device, fault, float(value) if fault == "slow" and value else 2.0)
         else:
             raise KeyError(device)
 
-    def clear(self, device: str) -> None:
+    async def clear(self, device: str) -> None:
         if device in self.registrars:
             self.registrars[device].set_fault(None)
         elif self.switches and device in {s.name for s in self.topo.switches}:
@@ -114,6 +154,8 @@ class Worker:
         elif self.onvif and device in self.topo.snapshots:
             self.onvif.clear_faults(device)
             self.topo.snapshots[device].set_fault(None)
+            if self.rtsp:
+                await self.rtsp.set_fault(device, None)
         else:
             raise KeyError(device)
 
@@ -143,10 +185,10 @@ class Worker:
                 if op == "status":
                     reply: dict[str, Any] = {"ok": True, "devices": self.status()}
                 elif op == "fault":
-                    self.fault(str(req["device"]), str(req["fault"]), req.get("value"))
+                    await self.fault(str(req["device"]), str(req["fault"]), req.get("value"))
                     reply = {"ok": True}
                 elif op == "clear":
-                    self.clear(str(req["device"]))
+                    await self.clear(str(req["device"]))
                     reply = {"ok": True}
                 elif op == "shutdown":
                     reply = {"ok": True}

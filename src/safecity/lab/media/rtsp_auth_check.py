@@ -91,7 +91,7 @@ def verify(header: str | None, *, method: str, request_path: str, scheme: str, r
     if any(k not in p for k in required) or p["username"] != username or p["realm"] != realm:
         return "fail"
     # The digest covers the uri the client claims; it must name the resource requested.
-    claimed = re.sub(r"^rtsp://[^/]*", "", p["uri"]).split("?")[0].rstrip("/")
+    claimed = re.sub(r"^rtsp://[^/]*", "", p["uri"]).rstrip("/")
     if claimed != request_path.rstrip("/"):
         return "fail"
     ha1 = _md5(f"{username}:{realm}:{password}")

@@ -47,7 +47,9 @@ class _Request:
 
     @property
     def path(self) -> str:
-        return urlsplit(self.url).path or "/"
+        # The query is part of the stream's identity (Dahua: /cam/realmonitor?channel=1&subtype=0).
+        parts = urlsplit(self.url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 @dataclass
