@@ -5,7 +5,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-APT_PACKAGES=(python3-venv iproute2 openssh-client sip-tester)
+# sip-tester: sipp, the third-party SIP peer in tests; systemd-container + debootstrap: the
+# platform Molecule scenario's containers; iproute2: its network namespaces.
+APT_PACKAGES=(python3-venv iproute2 openssh-client sip-tester systemd-container debootstrap)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -7,3 +7,12 @@ scripts/bootstrap.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
 python -m pytest -q "$@"
+# Molecule scenarios at the repo root (default driver): each creates and destroys its own lab or
+# containers. SAFECITY_SKIP_MOLECULE=1 skips them for a quick local run.
+if [ -z "${SAFECITY_SKIP_MOLECULE:-}" ] && [ "$#" -eq 0 ]; then
+  for scenario in molecule/*/molecule.yml; do
+    name="$(basename "$(dirname "$scenario")")"
+    echo "== molecule test -s $name"
+    molecule test -s "$name"
+  done
+fi
