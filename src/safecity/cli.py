@@ -210,6 +210,59 @@ def lab_fault_cmd(device: Annotated[str, typer.Argument(help="device name")],
     console.print(f"{device}: {'faults cleared' if clear else f'fault {fault} set'}")
 
 
+@app.command("provision")
+def provision_cmd(deployment: DeploymentArg = None,
+                  region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,
+                  site: Annotated[Optional[list[str]], typer.Option("--site", help="site name (repeatable)")] = None,
+                  check: Annotated[bool, typer.Option("--check", help="report what would change; touch nothing")] = False,
+                  concurrency: Annotated[int, typer.Option(min=1, help="devices in flight at once")] = 200,
+                  results: Annotated[Optional[Path], typer.Option(help="JSON results file")] = None,
+                  lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
+                  vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,
+                  vault_password_file: Annotated[Optional[Path], typer.Option()] = None) -> None:
+    """Cameras and encoders of a region/site to their desired state, concurrently (batch path)."""
+    from safecity.provision.batch import run_provision
+
+    raise typer.Exit(run_provision(deployment or default_deployment(), regions=region, sites=site, check=check,
+                                   concurrency=concurrency, results=results, lab=lab, vault=vault,
+                                   vault_password_file=vault_password_file))
+
+
+health_app = typer.Typer(no_args_is_help=True, help="Nightly health check: sweep, history, reports.")
+app.add_typer(health_app, name="health")
+
+
+@health_app.command("run")
+def health_run_cmd(deployment: DeploymentArg = None,
+                   out: Annotated[Path, typer.Option("--out", help="report directory")] = Path("health-reports"),
+                   history: Annotated[Optional[str], typer.Option(help="sqlite:///path (default <deployment>/.health/history.db)")] = None,
+                   lab: Annotated[bool, typer.Option("--lab", help="sweep the running lab")] = False,
+                   vault: Annotated[Optional[Path], typer.Option()] = None,
+                   vault_password_file: Annotated[Optional[Path], typer.Option()] = None,
+                   region: Annotated[Optional[list[str]], typer.Option(help="shard: only these regions")] = None,
+                   rtsp: Annotated[bool, typer.Option("--rtsp/--no-rtsp")] = True,
+                   rebaseline: Annotated[bool, typer.Option(help="re-record every camera's VQD baseline")] = False) -> None:
+    from safecity.health.probes import ProbeOptions
+    from safecity.health.run import RunConfig, health_run
+    from safecity.health.sweep import SweepOptions
+    r = health_run(RunConfig(deployment or default_deployment(), history, out, lab=lab, vault=vault,
+                             vault_password_file=vault_password_file, regions=region,
+                             options=SweepOptions(ProbeOptions(rtsp=rtsp), rebaseline=rebaseline)))
+    s = r.report.summary
+    typer.echo(f"health {r.report.night.night}: {s.devices if s else 0} devices, {len(r.report.faults())} faults, "
+               f"{len(r.report.events)} events; reports: {', '.join(str(f) for f in r.files)}")
+    raise typer.Exit(1 if r.report.faults() else 0)
+
+
+@health_app.command("report")
+def health_report_cmd(deployment: DeploymentArg = None, night: Annotated[Optional[str], typer.Option()] = None,
+                      out: Annotated[Path, typer.Option("--out")] = Path("health-reports"),
+                      history: Annotated[Optional[str], typer.Option()] = None) -> None:
+    from safecity.health.run import health_report
+    for f in health_report(deployment or default_deployment(), out, history_url=history, night=night):
+        typer.echo(str(f))
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,181 @@
+"""The nightly sweep engine: one async process, bounded concurrency, a process pool for images.
+
+Flow: platforms first (few; their registration lists answer "is this device enrolled" for every
+device below them in one call each) → switches and cameras through ``concurrency`` worker
+coroutines pulling from one iterator (no task per device, so 100k targets cost no more memory
+than 1,000) → snapshots queue to a bounded VQD stage (backpressure: probes wait rather than
+buffering gigabytes of JPEGs) → results. The sweep only reads devices; it writes nothing to them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+
+from safecity.drivers.sip.models import PlatformRegistration
+from safecity.health.models import DeviceResult, Night
+from safecity.health.probes import ProbeOptions, probe_camera, probe_platform, probe_switch
+from safecity.health.targets import CameraTarget, SweepPlan, SwitchTarget
+from safecity.health.vqd import VqdThresholds
+from safecity.health.vqd_pool import VqdJob, VqdOutcome, analyse_batch
+
+KEEPALIVE_TIMEOUT_S = 180.0      # GB/T 28181: offline after 3 missed 60 s keepalives
+
+
+@dataclass
+class SweepOptions:
+    probe: ProbeOptions = field(default_factory=ProbeOptions)
+    concurrency: int = 1000
+    vqd: bool = True
+    vqd_workers: int = max(1, os.cpu_count() or 1)
+    vqd_batch: int = 16
+    thresholds: VqdThresholds | None = None
+    rebaseline: bool = False
+    keepalive_timeout_s: float = KEEPALIVE_TIMEOUT_S
+
+
+@dataclass
+class VqdMemory:
+    """What the VQD stage needs from earlier nights (from the history store)."""
+
+    thumbnails: Mapping[str, bytes] = field(default_factory=dict)
+    baselines: Mapping[str, bytes] = field(default_factory=dict)
+
+
+@dataclass
+class SweepOutcome:
+    night: Night
+    thumbnails: dict[str, bytes]        # device → tonight's thumbnail (next night's "previous")
+    new_baselines: dict[str, bytes]
+    timings: dict[str, float]
+
+
+class _VqdStage:
+    def __init__(self, options: SweepOptions, memory: VqdMemory, executor: Executor) -> None:
+        self.o, self.memory, self.executor = options, memory, executor
+        self.queue: asyncio.Queue[tuple[VqdJob, DeviceResult] | None] = asyncio.Queue(
+            maxsize=options.vqd_batch * options.vqd_workers * 4)
+        self.thumbnails: dict[str, bytes] = {}
+        self.baselines: dict[str, bytes] = {}
+        self.images = 0
+
+    async def submit(self, result: DeviceResult, jpeg: bytes) -> None:
+        name = result.name
+        baseline = None if self.o.rebaseline else self.memory.baselines.get(name)
+        await self.queue.put((VqdJob(name, jpeg, self.memory.thumbnails.get(name), baseline), result))
+
+    async def consume(self) -> None:
+        loop = asyncio.get_running_loop()
+        done = False
+        while not done:
+            item = await self.queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < self.o.vqd_batch and not self.queue.empty():
+                nxt = self.queue.get_nowait()
+                if nxt is None:
+                    done = True
+                    break
+                batch.append(nxt)
+            outcomes = await loop.run_in_executor(
+                self.executor, analyse_batch, [j for j, _ in batch], self.o.thresholds)
+            for (_, result), outcome in zip(batch, outcomes, strict=True):
+                self._apply(result, outcome)
+        await self.queue.put(None)  # let the next consumer stop too
+
+    def _apply(self, r: DeviceResult, o: VqdOutcome) -> None:
+        self.images += 1
+        if o.error:
+            r.add_fault("snapshot_failed", o.error)
+            return
+        r.video_checked = True
+        r.metrics.update(o.metrics)
+        for f in o.faults:
+            r.add_fault(f)
+        if o.thumbnail:
+            self.thumbnails[r.name] = o.thumbnail
+        if o.new_baseline:
+            self.baselines[r.name] = o.new_baseline
+
+
+def _registration_check(r: DeviceResult, t: CameraTarget,
+                        regs_by_platform: Mapping[str, dict[str, PlatformRegistration] | None],
+                        o: SweepOptions, now: float) -> None:
+    if not t.gb_id or t.platform is None:
+        return
+    regs = regs_by_platform.get(t.platform)
+    if regs is None:
+        return        # platform did not answer: unknown, and reported once on the platform
+    reg = regs.get(t.gb_id)
+    r.registered = reg is not None
+    if "unreachable" in r.faults:
+        return        # the cause is already reported; not_registered would only repeat it
+    if reg is None:
+        r.add_fault("not_registered", f"{t.gb_id} has no live registration on {t.platform}")
+    elif reg.last_keepalive_message is not None and now - reg.last_keepalive_message > o.keepalive_timeout_s:
+        r.add_fault("keepalive_lost", f"last keepalive {now - reg.last_keepalive_message:.0f} s ago")
+
+
+async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
+                    memory: VqdMemory | None = None, night: str | None = None,
+                    deployment: str = "", scope: str = "all",
+                    executor: Executor | None = None) -> SweepOutcome:
+    """Probe every target of ``plan`` once. Returns one result per target (skipped ones too)."""
+    o = options or SweepOptions()
+    t0 = time.time()
+    timings: dict[str, float] = {}
+    results: list[DeviceResult] = []
+    platform_probes = await asyncio.gather(*(probe_platform(p, o.probe) for p in plan.platforms))
+    regs_by_platform = {p.result.name: p.registrations for p in platform_probes}
+    results += [p.result for p in platform_probes]
+    timings["platforms_s"] = time.time() - t0
+
+    own_pool = executor is None and o.vqd
+    pool: Executor | None = executor
+    if own_pool:
+        pool = ProcessPoolExecutor(max_workers=o.vqd_workers)
+    stage = _VqdStage(o, memory or VqdMemory(), pool) if (o.vqd and pool is not None) else None
+    consumers = [asyncio.create_task(stage.consume()) for _ in range(o.vqd_workers * 2)] if stage else []
+    targets: Iterator[CameraTarget | SwitchTarget] = iter([*plan.switches, *plan.cameras])
+    now = time.time()
+
+    async def worker() -> None:
+        for t in targets:
+            if isinstance(t, SwitchTarget):
+                results.append(await probe_switch(t, o.probe))
+                continue
+            probe = await probe_camera(t, o.probe)
+            _registration_check(probe.result, t, regs_by_platform, o, now)
+            results.append(probe.result)
+            if probe.jpeg is not None and stage is not None:
+                await stage.submit(probe.result, probe.jpeg)
+
+    try:
+        t1 = time.time()
+        await asyncio.gather(*(worker() for _ in range(max(1, o.concurrency))))
+        timings["probes_s"] = time.time() - t1
+        if stage is not None:
+            await stage.queue.put(None)
+            await asyncio.gather(*consumers)
+        timings["vqd_tail_s"] = time.time() - t1 - timings["probes_s"]
+    finally:
+        for c in consumers:
+            c.cancel()
+        if own_pool and pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for s in plan.skipped:
+        results.append(DeviceResult(s.name, s.kind, s.region_code, s.site, status="skipped",
+                                    skip_reason=s.reason))
+    results.sort(key=lambda r: r.name)
+    t_end = time.time()
+    timings["total_s"] = t_end - t0
+    timings["images"] = float(stage.images) if stage else 0.0
+    return SweepOutcome(
+        Night(night or date.today().isoformat(), t0, t_end, deployment, scope, plan.regions, results),
+        stage.thumbnails if stage else {}, stage.baselines if stage else {}, timings)
