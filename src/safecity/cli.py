@@ -139,6 +139,51 @@ def inventory_stats(deployment: DeploymentArg = None, format: FormatOpt = Format
     console.print("Video channels by category: " + ", ".join(f"{c} {n}" for c, n in stats.categories.items()))
 
 
+@inventory_app.command("import")
+def inventory_import(
+    points: Annotated[Path, typer.Argument(help="Point list (点位表): .csv or .xlsx")],
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="Column mapping (YAML)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Inventory YAML to write (only if no problems)")],
+    format: FormatOpt = Format.human,
+) -> None:
+    """Import an integrator's point list into inventory YAML. Row-numbered problems; exit 1 and write nothing if any."""
+    from safecity.inventory.pointlist import import_to_file
+    from safecity.inventory.profiles import load_profiles
+
+    result = import_to_file(points, mapping, out, load_profiles())
+    if format is Format.json:
+        _print_json({**result.as_dict(), "out": str(out) if result.ok else None})
+    else:
+        for p in result.problems:
+            err_console.print(str(p), markup=False)
+        if result.ok:
+            kinds = ", ".join(f"{n} {k}" for k, n in result.counts.items() if n)
+            console.print(f"{out}: {result.rows} rows imported ({kinds}) into {len(result.sites)} site(s)", markup=False)
+        else:
+            err_console.print(f"{points}: {len(result.problems)} problem(s); nothing was written", markup=False)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@inventory_app.command("generate")
+def inventory_generate(
+    out_dir: Annotated[Path, typer.Argument(help="New (or empty) directory for the deployment")],
+    cameras: Annotated[int, typer.Option("--cameras", min=1, help="IP cameras in the province")],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same files")] = 1,
+    cities: Annotated[Optional[int], typer.Option("--cities", min=1, max=99, help="Default: ~1 per 37,000 cameras")] = None,
+    format: FormatOpt = Format.human,
+) -> None:
+    """Write a synthetic province that validates (benchmarks, scale tests): ~100 devices per station."""
+    from safecity.inventory.synth import generate_deployment
+
+    summary = generate_deployment(out_dir, cameras, seed=seed, cities=cities)
+    if format is Format.json:
+        _print_json(summary.as_dict())
+        return
+    console.print(f"{out_dir}: {summary.devices} front-end devices ({summary.cameras} cameras, {summary.encoders} encoders, "
+                  f"{summary.alarm_hosts} alarm hosts, {summary.nvrs} NVRs), {summary.switches} switches, "
+                  f"{summary.sites} sites, {summary.regions} regions in {summary.files} files", markup=False)
+
+
 class LabState(str, Enum):
     factory = "factory"
     provisioned = "provisioned"
@@ -215,7 +260,7 @@ def provision_cmd(deployment: DeploymentArg = None,
                   region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,
                   site: Annotated[Optional[list[str]], typer.Option("--site", help="site name (repeatable)")] = None,
                   check: Annotated[bool, typer.Option("--check", help="report what would change; touch nothing")] = False,
-                  concurrency: Annotated[int, typer.Option(min=1, help="devices in flight at once")] = 200,
+                  concurrency: Annotated[int, typer.Option(min=1, help="devices in flight at once")] = 50,
                   results: Annotated[Optional[Path], typer.Option(help="JSON results file")] = None,
                   lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
                   vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,

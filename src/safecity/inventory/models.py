@@ -31,6 +31,11 @@ Category = Literal["road", "checkpoint", "community", "internal", "traffic", "ci
 _MAC_RE = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
 _VAULT_RE = re.compile(r"^(vault_[A-Za-z0-9_]+|\{\{\s*vault_[A-Za-z0-9_]+\s*\}\})$")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_GB_ID_RE = re.compile(r"\d{20}")
+# Dotted quads ``ipaddress.IPv4Address`` accepts (no leading zeros): a fast path for the
+# common case; anything else still goes through ipaddress, so results are identical.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD_RE = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
 def _digits_as_text(v: Any) -> Any:
@@ -41,7 +46,7 @@ def _digits_as_text(v: Any) -> Any:
 def _check_ipv4(v: Any) -> Any:
     if not isinstance(v, str):
         raise PydanticCustomError("ipv4", "{value} is not an IPv4 address", {"value": v})
-    if v == ALLOCATE:
+    if v == ALLOCATE or _DOTTED_QUAD_RE.fullmatch(v):
         return v
     try:
         ipaddress.IPv4Address(v)
@@ -62,14 +67,15 @@ def _check_subnet(v: Any) -> Any:
 def _check_mac(v: Any) -> Any:
     if not isinstance(v, str) or not _MAC_RE.match(v):
         raise PydanticCustomError("mac", "{value} is not a MAC address (aa:bb:cc:dd:ee:ff)", {"value": v})
-    return re.sub(r"[^0-9a-f]", "", v.lower())
+    # The pattern allows only ':' or '-' as separators.
+    return v.lower().replace(":", "").replace("-", "")
 
 
 def _check_gb_id(v: Any) -> Any:
     v = _digits_as_text(v)
     if v == ALLOCATE:
         return v
-    if not isinstance(v, str) or not re.fullmatch(r"\d{20}", v):
+    if not isinstance(v, str) or not _GB_ID_RE.fullmatch(v):
         raise PydanticCustomError("gb_id", "{value} is not a 20-digit GB/T 28181 ID", {"value": v})
     return v
 

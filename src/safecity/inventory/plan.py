@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +23,11 @@ from safecity.inventory.gbid import (
     INDUSTRY_BY_CATEGORY, TYPE_BY_KIND, TYPE_BY_PLATFORM_ROLE, allowed_network_digits,
     default_network_digit,
 )
-from safecity.inventory.loader import Deployment, SiteNode, effective_defaults
+from safecity.inventory.loader import Deployment, SiteNode, effective_defaults, paused_gc
 from safecity.inventory.models import ALLOCATE, AlarmHost, Encoder
-from safecity.inventory.validate import edition_for, iter_gb_items, network_for, reserved_addresses
+from safecity.inventory.validate import (
+    edition_for, ip_to_int, iter_gb_items, network_for, reserved_addresses,
+)
 
 LOCK_NAME = "plan.lock.json"
 LOCK_VERSION = 1
@@ -90,18 +93,21 @@ class _Pool:
     def __init__(self, subnet: str, reserved: set[str]) -> None:
         self.net = ipaddress.IPv4Network(subnet)
         self.reserved = reserved
-        self._next = int(self.net.network_address) + (0 if self.net.prefixlen >= 31 else 1)
-        self._last = int(self.net.broadcast_address) - (0 if self.net.prefixlen >= 31 else 1)
+        self._first = int(self.net.network_address)
+        self._broadcast = int(self.net.broadcast_address)
+        self._next = self._first + (0 if self.net.prefixlen >= 31 else 1)
+        self._last = self._broadcast - (0 if self.net.prefixlen >= 31 else 1)
 
     def contains(self, ip: str) -> bool:
-        addr = ipaddress.IPv4Address(ip)
-        if addr not in self.net or ip in self.reserved:
+        addr = ip_to_int(ip)
+        if not self._first <= addr <= self._broadcast or ip in self.reserved:
             return False
-        return self.net.prefixlen >= 31 or addr not in (self.net.network_address, self.net.broadcast_address)
+        return self.net.prefixlen >= 31 or addr not in (self._first, self._broadcast)
 
     def take(self, used: set[str]) -> str | None:
         while self._next <= self._last:
-            ip = str(ipaddress.IPv4Address(self._next))
+            # inet_ntoa: the same dotted quad as str(IPv4Address(n)), without the object.
+            ip = socket.inet_ntoa(self._next.to_bytes(4, "big"))
             self._next += 1
             if ip not in used and ip not in self.reserved:
                 return ip
@@ -132,15 +138,22 @@ def _gb_requests(deployment: Deployment) -> Iterator[tuple[str, str, str, str, s
         if isinstance(d.device, AlarmHost):
             for pt in [*d.device.inputs, *d.device.outputs]:
                 extra[pt.name] = (d.device.category, d.device.industry)
+    # Edition and network are per site; computed once per site, not once per device.
+    per_site: dict[int, tuple[set[str], str]] = {}
+    types_by_kind = {kind: set(types) for kind, types in TYPE_BY_KIND.items()}
     for key, gb, kind, site, _where in iter_gb_items(deployment):
         if site is None:
             continue
         category, industry = extra.get(key, (None, None))
-        edition = edition_for(deployment, site.region)
-        network = network_for(deployment, site)
-        digits = set(allowed_network_digits(edition, network))
-        types = set(TYPE_BY_KIND[kind])
-        net_digit = default_network_digit(edition, network) if digits else "0"
+        cached = per_site.get(id(site))
+        if cached is None:
+            edition = edition_for(deployment, site.region)
+            network = network_for(deployment, site)
+            site_digits = set(allowed_network_digits(edition, network))
+            cached = per_site[id(site)] = (
+                site_digits, default_network_digit(edition, network) if site_digits else "0")
+        digits, net_digit = cached
+        types = types_by_kind[kind]
         prefix = site.centre_code + _industry(deployment, site, category, industry) + TYPE_BY_KIND[kind][0] + net_digit
         yield key, gb, prefix, site.centre_code, types, digits
     for p in deployment.platform_servers:
@@ -159,6 +172,11 @@ def _gb_requests(deployment: Deployment) -> Iterator[tuple[str, str, str, str, s
 
 def compute_plan(deployment: Deployment, previous: Plan) -> tuple[Plan, list[Change]]:
     """The plan for the current inventory, reusing ``previous`` wherever still valid."""
+    with paused_gc():
+        return _compute_plan(deployment, previous)
+
+
+def _compute_plan(deployment: Deployment, previous: Plan) -> tuple[Plan, list[Change]]:
     plan = Plan(serials=dict(previous.serials))
 
     # --- addresses ------------------------------------------------------------------------
