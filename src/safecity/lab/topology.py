@@ -112,6 +112,11 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
     amap = address_map or AddressMap()
     topo = LabTopology(amap)
     master_key = secrets.get(GB_MASTER_KEY)
+    # Every inventory host gets a lab address, even kinds the lab does not simulate (alarm
+    # hosts): Ansible's lab mode then reaches them at a loopback address that simply does not
+    # answer, instead of failing to build the inventory.
+    for entry in deployment.devices:
+        amap.add(_ip_of(entry.name, entry.device.ip, plan))
 
     # Platform peers: one lab registrar per SIP platform server.
     enrolling: dict[str, dict[str, str]] = {}
