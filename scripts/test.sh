@@ -6,6 +6,8 @@ cd "$ROOT"
 scripts/bootstrap.sh
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_CONFIG="$ROOT/ansible.cfg"
+# Lab and CI runs never dial a real (non-127/8) address: every driver refuses one (netguard.py).
+export SAFECITY_LOOPBACK_ONLY=1
 python -m pytest -q "$@"
 # Molecule scenarios at the repo root (default driver): each creates and destroys its own lab or
 # containers. SAFECITY_SKIP_MOLECULE=1 skips them for a quick local run.

@@ -308,6 +308,55 @@ def health_report_cmd(deployment: DeploymentArg = None, night: Annotated[Optiona
         typer.echo(str(f))
 
 
+# --- enroll / verify (safecity.enroll, safecity.verify) -----------------------------------------
+@app.command("enroll")
+def enroll_cmd(deployment: DeploymentArg = None,
+               region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,
+               site: Annotated[Optional[list[str]], typer.Option("--site", help="site name (repeatable)")] = None,
+               check: Annotated[bool, typer.Option("--check", help="report what would change; touch nothing")] = False,
+               lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
+               concurrency: Annotated[int, typer.Option(min=1, help="devices in flight at once")] = 100,
+               wait: Annotated[float, typer.Option(help="seconds to wait for each device to be online")] = 30.0,
+               results: Annotated[Optional[Path], typer.Option(help="JSON results file")] = None,
+               vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,
+               vault_password_file: Annotated[Optional[Path], typer.Option()] = None) -> None:
+    """Push each device's GB/T 28181 platform access and wait until its tier platform lists it online."""
+    from safecity.enroll.batch import run_enroll
+
+    raise typer.Exit(run_enroll(deployment or default_deployment(), regions=region, sites=site, check=check,
+                                lab=lab, concurrency=concurrency, wait_timeout=wait, results=results,
+                                vault=vault, vault_password_file=vault_password_file))
+
+
+class VerifyFormat(str, Enum):
+    both = "both"
+    html = "html"
+    json = "json"
+
+
+@app.command("verify")
+def verify_cmd(deployment: DeploymentArg = None,
+               region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,
+               site: Annotated[Optional[list[str]], typer.Option("--site", help="site name (repeatable)")] = None,
+               lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
+               out: Annotated[Optional[Path], typer.Option("--out", help="report directory (default <deployment>/results/acceptance)")] = None,
+               format: Annotated[VerifyFormat, typer.Option("--format", help="both, html or json")] = VerifyFormat.both,
+               concurrency: Annotated[int, typer.Option(min=1, help="devices in flight at once")] = 32,
+               sip_local_host: Annotated[str, typer.Option(help="this host's address for GB/T 28181 Catalog queries")] = "127.0.0.1",
+               vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,
+               vault_password_file: Annotated[Optional[Path], typer.Option()] = None) -> None:
+    """Acceptance: every check per device with evidence; HTML + JSON report. Exit 1 unless accepted."""
+    from safecity.verify.platform_checks import PlatformCheckOptions
+    from safecity.verify.command import run_verify
+    from safecity.verify.runner import VerifyOptions
+
+    formats = ("html", "json") if format is VerifyFormat.both else (format.value,)
+    options = VerifyOptions(concurrency=concurrency, platform=PlatformCheckOptions(sip_local_host=sip_local_host))
+    raise typer.Exit(run_verify(deployment or default_deployment(), regions=region, sites=site, lab=lab, out=out,
+                                formats=formats, vault=vault, vault_password_file=vault_password_file,
+                                options=options))
+
+
 def main() -> None:
     try:
         app()

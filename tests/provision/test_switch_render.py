@@ -80,7 +80,7 @@ def test_intent_rejects_an_uplink_that_is_a_camera_port() -> None:
 
 
 def test_intent_needs_a_platform_server_for_the_acl() -> None:
-    hv = _vars(safecity_ntp_servers=[], safecity_syslog_servers=[])
+    hv = _vars(safecity_ntp_servers=[], safecity_syslog_servers=[], safecity_platform_servers=[])
     with pytest.raises(SwitchIntentError, match="no platform server is known"):
         switch_intent_from_vars("dsc-sw-01", hv)
 
@@ -90,6 +90,13 @@ def test_intent_prefers_explicit_platform_servers() -> None:
         safecity_platform_servers=["10.34.3.3", "10.34.3.2"]))
     assert intent.platform_servers == ("10.34.3.2", "10.34.3.3")
     assert "rule 10 permit ip destination 10.34.3.3 0" in render_switch_config(intent)
+
+
+def test_intent_takes_the_inventorys_platform_server_records() -> None:
+    intent = switch_intent_from_vars("dsc-sw-01", _vars(safecity_platform_servers=[
+        {"name": "ds-plat-01", "ip": "10.34.3.2", "roles": ["sip"]},
+        {"name": "lz-plat-01", "ip": "10.34.1.10", "roles": ["health"]}]))
+    assert intent.platform_servers == ("10.34.1.10", "10.34.3.2")
 
 
 def test_management_vlan_must_differ_from_the_camera_vlan() -> None:

@@ -7,9 +7,13 @@ import asyncio
 import contextlib
 import time
 
+from safecity.netguard import is_loopback, loopback_only
+
 
 async def tcp_reachable(host: str, port: int, timeout: float) -> float | None:
     """Seconds the TCP handshake took, or None if refused, unroutable or timed out."""
+    if loopback_only() and not is_loopback(host):
+        return None
     start = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):

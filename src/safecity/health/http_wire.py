@@ -15,6 +15,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from safecity.netguard import check_target
+
 MAX_BODY = 8 << 20
 _DIGEST_PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
 
@@ -37,6 +39,7 @@ class HttpConnection:
         self._writer: asyncio.StreamWriter | None = None
 
     async def connect(self) -> None:
+        check_target(self.host, "connect", self.host)
         try:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         except OSError as e:

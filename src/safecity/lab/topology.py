@@ -117,6 +117,8 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
     # answer, instead of failing to build the inventory.
     for entry in deployment.devices:
         amap.add(_ip_of(entry.name, entry.device.ip, plan))
+    for server in deployment.platform_servers:
+        amap.add(_ip_of(server.name, server.server.ip, plan))
 
     # Platform peers: one lab registrar per SIP platform server.
     enrolling: dict[str, dict[str, str]] = {}

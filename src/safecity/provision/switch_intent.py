@@ -127,8 +127,9 @@ def _int(value: Any, switch: str, field: str, low: int, high: int) -> int:
 def switch_intent_from_vars(name: str, hostvars: Mapping[str, Any]) -> SwitchIntent:
     """The intent for switch ``name`` from its ``safecity_*`` host variables. Pure.
 
-    ``safecity_platform_servers`` (addresses cameras may reach) is used when the inventory
-    provides it; otherwise the tier's SIP, NTP and syslog servers are.
+    ``safecity_platform_servers`` (addresses, or ``{name, ip, roles}`` records, of the servers
+    cameras may reach) is used when the inventory provides it; otherwise the tier's SIP, NTP
+    and syslog servers are.
     """
     def need(key: str) -> Any:
         if hostvars.get(key) is None:
@@ -185,7 +186,11 @@ def switch_intent_from_vars(name: str, hostvars: Mapping[str, Any]) -> SwitchInt
     ntp = _ips(hostvars.get("safecity_ntp_servers"), name, "safecity_ntp_servers")
     syslog = _ips(hostvars.get("safecity_syslog_servers"), name, "safecity_syslog_servers")
     if hostvars.get("safecity_platform_servers") is not None:
-        servers = _ips(hostvars["safecity_platform_servers"], name, "safecity_platform_servers")
+        # Addresses, or the inventory's ``{name, ip, roles}`` records of the tier's servers.
+        raw_servers = hostvars["safecity_platform_servers"]
+        if isinstance(raw_servers, list | tuple):
+            raw_servers = [s.get("ip") if isinstance(s, Mapping) else s for s in raw_servers]
+        servers = _ips(raw_servers, name, "safecity_platform_servers")
     else:
         sip = hostvars.get("safecity_sip_server_ip")
         servers = (*((_ipv4(sip, name, "safecity_sip_server_ip"),) if sip else ()), *ntp, *syslog)

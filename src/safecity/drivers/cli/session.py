@@ -39,6 +39,7 @@ from safecity.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from safecity.netguard import check_target
 
 _INVALID = re.compile(r"Invalid input detected at command: (?P<cmd>.*?), matched error: (?P<err>.*)",
                       re.DOTALL)
@@ -91,6 +92,7 @@ class SwitchSession:
         }
         cls = connection_class(spec, stock=t.driver == "stock")
         with self._step("login"):
+            check_target(t.name, "login", t.host)
             params["sock"] = socket.create_connection((t.host, t.port), timeout=t.timeout)
         # netmiko's login has loops of its own that ignore our timeouts (a switch answering
         # every prompt after 4 s took 36 s to fail); cutting the socket bounds the whole login.

@@ -46,6 +46,7 @@ from safecity.drivers.onvif.models import (
 from safecity.drivers.onvif.transport import DeviceTransport, HttpAuth, make_session
 from safecity.drivers.onvif.wsdl_cache import Service, binding_name, shared_document
 from safecity.errors import AuthFailed, DeviceError, DeviceRejected
+from safecity.netguard import check_target
 
 T = TypeVar("T")
 # Replies are parsed leniently (devices deviate from the schema) but without lxml's huge-tree
@@ -94,6 +95,7 @@ class OnvifClient:
 
     async def open(self) -> None:
         """Connect: read the device clock anonymously and sign later requests with its time."""
+        check_target(self.name, "connect", self.host)
         session = make_session(self.timeout, verify_tls=self.verify_tls)
         self._session = session
         self._transport = DeviceTransport(session, verify_tls=self.verify_tls)

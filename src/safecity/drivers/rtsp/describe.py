@@ -21,6 +21,7 @@ from safecity.errors import (
     DeviceTimeout,
     DeviceUnreachable,
 )
+from safecity.netguard import check_target
 
 OPERATION = "rtsp describe"
 USER_AGENT = "safecity-probe/1.0"
@@ -106,6 +107,7 @@ class _Session:
         return _Abort(cls(self.device, OPERATION, reason))
 
     async def connect(self) -> None:
+        check_target(self.device, OPERATION, self.host)
         try:
             self.reader, self.writer = await asyncio.open_connection(
                 self.host, self.port, limit=MAX_HEAD_BYTES)

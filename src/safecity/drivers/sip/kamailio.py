@@ -7,12 +7,14 @@ The lab registrar answers the same call with the same shape, plus an optional
 from __future__ import annotations
 
 import itertools
+from urllib.parse import urlsplit
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from safecity.drivers.sip.models import PlatformRegistration
 from safecity.errors import AuthFailed, DeviceRejected, DeviceTimeout, DeviceUnreachable
+from safecity.netguard import check_target
 
 _ids = itertools.count(1)
 
@@ -82,6 +84,7 @@ async def list_registrations(rpc_url: str, timeout: float) -> list[PlatformRegis
     Errors: DeviceUnreachable (refused/reset), DeviceTimeout (no answer in ``timeout``),
     AuthFailed (HTTP 401/403), DeviceRejected (HTTP error, JSON-RPC error, unexpected shape).
     """
+    check_target(rpc_url, "ul.dump", urlsplit(rpc_url).hostname or "")
     payload = {"jsonrpc": "2.0", "method": "ul.dump", "id": next(_ids)}
     try:
         async with (aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Self
 
 from safecity.drivers.sip.wire import Packet, WireError, read_packet, write_reply
+from safecity.netguard import check_target
 
 _T1, _T2 = 0.5, 4.0
 
@@ -89,6 +90,7 @@ class UdpUserAgent:
                        dest: tuple[str, int], timeout: float) -> Packet:
         """Send a non-INVITE request and return its final response (TimeoutError if none)."""
         assert self._transport is not None, "use 'async with'"
+        check_target(str(dest[0]), method, str(dest[0]))
         future: asyncio.Future[Packet] = asyncio.get_running_loop().create_future()
         self._waiting[(branch, method)] = future
         deadline = time.monotonic() + timeout

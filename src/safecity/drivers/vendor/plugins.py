@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from safecity.netguard import check_target
+
 UserLevel = Literal["Administrator", "Operator", "User"]
 
 
@@ -26,6 +28,9 @@ class VendorEndpoint:
     timeout: float = 5.0
     tls: bool = False
     verify_tls: bool = True
+
+    def __post_init__(self) -> None:
+        check_target(self.name, "vendor API", self.host)
 
 
 @dataclass(frozen=True)
