@@ -19,7 +19,8 @@ for arg in "$@"; do
 done
 scripts/bootstrap.sh
 SC="$ROOT/.venv/bin/safecity"
-PY="$ROOT/.venv/bin/python"
+# The demo runs on the lab: every driver refuses a non-loopback target (netguard.py).
+export SAFECITY_LOOPBACK_ONLY=1
 
 echo "== 1/7 validate $DEPLOYMENT"
 "$SC" inventory validate "$DEPLOYMENT"
@@ -35,25 +36,8 @@ stop_lab() {
 }
 trap stop_lab EXIT
 
-echo "== 4/7 provision switches"
-# The switch batch path (safecity.provision.switch_fleet); switches are staged with 'admin'.
-"$PY" - "$DEPLOYMENT" <<'PYEOF'
-import sys
-from pathlib import Path
-root = Path(sys.argv[1])
-try:
-    from safecity.provision.switch_fleet import lab_ssh_port, load_switch_fleet, provision_switch_fleet
-except ImportError as e:
-    print(f"switch batch path not available ({e}): switches skipped"); sys.exit(0)
-from safecity.provision.batch import read_secrets
-fleet = load_switch_fleet(root, lab=True)
-report = provision_switch_fleet(fleet, read_secrets(root, lab=True, vault=None, vault_password_file=None),
-                                username="admin", port=lab_ssh_port(root))
-failed = [r for r in report.results if r.failed]
-for r in report.results:
-    print(f"{r.device}: {'FAILED ' + str(r.error) if r.failed else 'changed' if r.changed else 'ok'}")
-sys.exit(1 if failed else 0)
-PYEOF
+echo "== 4/7 provision switches (diff, push, verify from a fresh session, save; roll back on failure)"
+"$SC" provision-switches "$DEPLOYMENT" --lab
 
 echo "== 5/7 provision cameras and encoders"
 "$SC" provision "$DEPLOYMENT" --lab

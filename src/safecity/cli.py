@@ -184,6 +184,40 @@ def inventory_generate(
                   f"{summary.sites} sites, {summary.regions} regions in {summary.files} files", markup=False)
 
 
+@app.command("provision-switches")
+def provision_switches_cmd(
+        deployment: DeploymentArg = None,
+        region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,
+        site: Annotated[Optional[list[str]], typer.Option("--site", help="site name (repeatable)")] = None,
+        check: Annotated[bool, typer.Option("--check", help="show what would be pushed; push nothing")] = False,
+        concurrency: Annotated[int, typer.Option(min=1, help="switches in flight at once")] = 32,
+        username: Annotated[str, typer.Option(help="SSH user of the switches")] = "admin",
+        results: Annotated[Optional[Path], typer.Option(help="JSON results file")] = None,
+        lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
+        vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,
+        vault_password_file: Annotated[Optional[Path], typer.Option()] = None) -> None:
+    """Access switches of a region/site to their rendered intent: diff, push, verify, save (or roll back)."""
+    from safecity.provision.batch import read_secrets
+    from safecity.provision.switch_fleet import lab_ssh_port, load_switch_fleet, provision_switch_fleet
+
+    root = (deployment or default_deployment()).resolve()
+    fleet = load_switch_fleet(root, regions=region, sites=site, lab=lab)
+    secrets = read_secrets(root, lab=lab, vault=vault, vault_password_file=vault_password_file)
+    report = provision_switch_fleet(fleet, secrets, username=username, check_mode=check, concurrency=concurrency,
+                                    port=lab_ssh_port(root) if lab else 22)
+    t = Table(title=f"switches: {len(report.results)} in {report.seconds:.1f} s" + (" (check mode)" if check else ""))
+    for col in ("switch", "result", "changes", "detail"):
+        t.add_column(col)
+    for r in sorted(report.results, key=lambda r: r.device):
+        state = "FAILED" if r.failed else "changed" if r.changed else "ok"
+        detail = str(r.error) if r.failed else "; ".join(str(w) for w in getattr(r, "warnings", []) or [])
+        t.add_row(r.device, state, str(len(r.diff)), detail)
+    console.print(t)
+    if results:
+        results.write_text(json.dumps([r.to_dict() for r in report.results], indent=1, default=str) + "\n")
+    raise typer.Exit(1 if report.failed else 0)
+
+
 class LabState(str, Enum):
     factory = "factory"
     provisioned = "provisioned"
