@@ -15,6 +15,7 @@ if [ -z "${SAFECITY_SKIP_MOLECULE:-}" ] && [ "$#" -eq 0 ]; then
   for scenario in molecule/*/molecule.yml; do
     name="$(basename "$(dirname "$scenario")")"
     echo "== molecule test -s $name"
-    molecule test -s "$name"
+    # Molecule writes its own ansible.cfg per scenario; the repo's must not override it.
+    env -u ANSIBLE_CONFIG molecule test -s "$name"
   done
 fi
