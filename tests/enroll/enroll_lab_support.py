@@ -2,10 +2,8 @@
 verification tests. Loopback block of these tests: address offset 6 (10.34.x.y → 127.40.x.y),
 HTTP 19080, RTSP 19554, SSH 19022; registrars on 5060/5080 of their own addresses.
 
-``gb_capable``: the example mixes in Dahua-like and generic ONVIF cameras, whose profiles have no
-GB/T 28181 API (``gb28181_api: none``) — safecity cannot enroll them. The copy swaps them for
-Hikvision-like models so that a clean run can reach 100 %; tests of the no-API case use the
-stock profiles explicitly.
+Every enrolling device of the example has a GB/T 28181 plug-in (Hikvision-like: ISAPI,
+Dahua-like: configManager.cgi, alarm hosts: their JSON API), so a clean run reaches 100 %.
 """
 
 from __future__ import annotations
@@ -30,18 +28,10 @@ from safecity.provision.batch import (
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example"
 OFFSET, HTTP, RTSP, SSH = 6, 19080, 19554, 19022
-NO_GB_API = {"dahua/IPC-HFW2431S-S-S2": "hikvision/DS-2CD2T47G2-L",
-             "generic/ONVIF-PTZ-2MP": "hikvision/DS-2CD3T86FWDV2-I3S"}
 
 
-def example_copy(dest: Path, *, gb_capable: bool = True) -> Path:
+def example_copy(dest: Path) -> Path:
     shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns(".lab", ".health", "audit", "results"))
-    if gb_capable:
-        for f in (dest / "regions").rglob("*.yml"):
-            text = f.read_text(encoding="utf-8")
-            for old, new in NO_GB_API.items():
-                text = text.replace(old, new)
-            f.write_text(text, encoding="utf-8")
     return dest
 
 

@@ -5,6 +5,7 @@ itself (status, persisted device state), not through the code under test."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +28,7 @@ from safecity.enroll.platform_watch import RegistrationWatch
 from safecity.enroll.targets import EnrollTarget
 from safecity.lab.control import lab_fault
 
-ENROLLING = ("ipc", "encoder")
+ENROLLING = ("ipc", "encoder", "alarm_host")
 
 
 @pytest.fixture(scope="module")
@@ -57,20 +58,26 @@ def test_check_mode_then_enroll_then_idempotent(lab: Path) -> None:
     secrets = read_fleet_secrets(lab, lab=True)
 
     check = asyncio.run(enroll_fleet(view, secrets, check_mode=True))
-    assert [r.error for r in check.failed] == [] and len(check.changed) == len(check.results) == 57
+    assert [r.error for r in check.failed] == [] and len(check.changed) == len(check.results) == 59
     rows = lab_rows(lab)
     assert all(r.get("gb28181") == "disabled" for r in rows.values() if r["kind"] in ENROLLING)
-    # Out of scope or not simulated: listed with the reason, never dropped.
-    assert check.skipped["dscg-alarm-01"] == NOT_IN_LAB
+    # Out of scope: listed with the reason, never dropped. Alarm hosts are simulated now.
+    assert "dscg-alarm-01" not in check.skipped and NOT_IN_LAB not in check.skipped.values()
     assert check.skipped["dsc-nvr-01"].startswith("kind nvr")
 
     first = asyncio.run(enroll_fleet(view, secrets, check_mode=False, wait_timeout=20))
     assert [r.error for r in first.failed] == []
-    assert len(first.changed) == 57
+    assert len(first.changed) == 59
     rows = lab_rows(lab)
     assert all(r.get("gb28181") == "registered" for r in rows.values() if r["kind"] in ENROLLING)
     registered = {n: r["registered"] for n, r in rows.items() if r["kind"] == "platform_server"}
-    assert sum(registered.values()) == 57 and registered["ds-plat-01"] == 22
+    assert sum(registered.values()) == 59 and registered["ds-plat-01"] == 23
+    alarm = json.loads((lab / ".lab/state/alarm_hosts/dscg-alarm-01.json").read_text())["gb28181"]
+    assert alarm["alarm_in_ids"] == [planned_gb_id(lab, f"dscg-alarm-01-in{i}") for i in range(1, 5)]
+    assert alarm["alarm_out_ids"] == [planned_gb_id(lab, "dscg-alarm-01-out1")]
+    assert alarm["channel_ids"] == [] and alarm["device_id"] == planned_gb_id(lab, "dscg-alarm-01")
+    dahua = device_state(lab, "dsc-cam-002")["gb28181"]   # Dahua-like: configManager.cgi
+    assert dahua["channel_ids"] == [planned_gb_id(lab, "dsc-cam-002")]
     enc = device_state(lab, "dsc-enc-01")["gb28181"]
     assert enc["channel_ids"] == [planned_gb_id(lab, f"dsc-enc-01-ch{i}") for i in range(1, 5)]
     assert enc["device_id"] == planned_gb_id(lab, "dsc-enc-01")
@@ -80,19 +87,15 @@ def test_check_mode_then_enroll_then_idempotent(lab: Path) -> None:
     assert "password" not in str(r.to_dict()).lower().replace("gb28181.password", "")
 
     again = asyncio.run(enroll_fleet(view, secrets, check_mode=False))
-    assert again.summary() == {"devices": 57, "changed": 0, "failed": 0, "ok": 57, "skipped": 6}
+    assert again.summary() == {"devices": 59, "changed": 0, "failed": 0, "ok": 59,
+                               "skipped": len(check.skipped)}
 
 
-def registered_or_lab_race(root: Path, name: str) -> None:
-    """The device stays registered — unless the lab's known race hit: the plug-in's two ISAPI
-    writes in a row (channel IDs, then the server block) start two overlapping re-configurations
-    of the simulated device's SIP agent (lab/onvif/gb_bridge.py does not serialise ``sync`` per
-    device), so a stale one (old password) or a double bind of the SIP port can override the
-    good one after the platform already listed the device online. A lab defect, reported."""
+def stays_registered(root: Path, name: str) -> None:
+    """The device stays registered: the plug-in's two ISAPI writes in a row (channel IDs, then
+    the server block) are applied by the simulator one after the other, the latest winning."""
     rows = wait_lab(root, lambda rows: rows[name].get("gb28181") != "registering")
-    state = str(rows[name].get("gb28181"))
-    if state != "registered":
-        pytest.xfail(f"lab race in gb_bridge.sync (device was online after the push, then: {state})")
+    assert rows[name].get("gb28181") == "registered"
 
 
 def test_wrong_password_is_repaired(lab: Path) -> None:
@@ -105,7 +108,7 @@ def test_wrong_password_is_repaired(lab: Path) -> None:
     assert r.changed and [c.setting for c in r.diff] == ["gb28181.password"]
     assert not r.failed, r.error                  # the platform listed it online after the push
     assert r.evidence["online"] is True
-    registered_or_lab_race(lab, "xhc-cam-002")
+    stays_registered(lab, "xhc-cam-002")
 
 
 def test_platform_down_is_a_failed_result_naming_it(lab: Path) -> None:

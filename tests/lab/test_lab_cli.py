@@ -47,8 +47,11 @@ def status(root: Path) -> dict[str, dict[str, object]]:
 
 def test_every_inventory_device_is_in_the_lab_on_loopback(lab: Path) -> None:
     rows = status(lab)
-    # 63 front-end devices minus 2 alarm hosts (no ONVIF), 9 switches, 5 SIP platform servers
+    # 63 front-end devices: 61 with ONVIF, 2 alarm hosts (vendor API + SIP); 9 switches, 5 SIP
+    # platform servers
     assert sum(1 for r in rows.values() if r["kind"] in ("ipc", "encoder", "nvr")) == 61
+    alarm = [r for r in rows.values() if r["kind"] == "alarm_host"]
+    assert len(alarm) == 2 and all(r["phase"] == "up" and r["gb28181"] == "disabled" for r in alarm)
     assert sum(1 for r in rows.values() if r["kind"] == "switch") == 9
     assert sum(1 for r in rows.values() if r["kind"] == "platform_server") == 5
     assert all(str(r["lab_ip"]).startswith("127.") for r in rows.values())

@@ -83,7 +83,7 @@ def test_previous_admin_password_is_tried_during_a_rotation() -> None:
     ({"vars": {"safecity_gateway": "10.99.0.1"}},
      "dsc-cam-003: desired state: gateway 10.99.0.1 is outside 10.34.17.0/24"),
     ({"vars": {"safecity_streams": {"main": {"fps": 99}}}},
-     "dsc-cam-003: desired state: stream 1:main: fps 99 outside 1..30 for generic/ONVIF-PTZ-2MP"),
+     "dsc-cam-003: desired state: stream 1:main: fps 99 outside 1..30 for hikvision/DS-2CD2T47G2-L"),
     ({"vars": {"safecity_streams": {"main": {"colour": "red"}}}},
      "dsc-cam-003: desired state: stream override 1:main: unknown field 'colour'"),
     ({"vars": {"safecity_timezone": "Mars/Olympus"}},

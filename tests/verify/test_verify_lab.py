@@ -23,7 +23,7 @@ from safecity.verify import AcceptanceReport, VerifyOptions, run_verification, w
 from safecity.verify.evidence import CheckName, Status
 
 SAFECITY = Path(sys.executable).parent / "safecity"
-DONGSHAN_DEVICES = 22   # cameras and encoders behind ds-plat-01
+DONGSHAN_DEVICES = 23   # cameras, encoders and the alarm host behind ds-plat-01
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +51,18 @@ def test_clean_run_through_the_cli(lab: Path, tmp_path: Path) -> None:
     assert f"report: {reports[0]}" in run.stdout
     data = json.loads(reports[1].read_text())
     t = data["totals"]
-    assert (t["devices"], t["verifiable"], t["verified"], t["enrolled"]) == (59, 57, 57, 57)
+    assert (t["devices"], t["verifiable"], t["verified"], t["enrolled"]) == (59, 59, 59, 59)
     assert t["enrollment_rate"] == 1.0 and t["verified_rate"] == 1.0 and data["failures"] == []
-    # Alarm hosts: explicitly not verifiable in the lab, never a pass.
+    # Alarm hosts: the GB/T 28181 checks pass; what needs video or ONVIF is n/a, never a pass.
     alarm = next(d for d in data["devices"] if d["device"] == "dscg-alarm-01")
-    assert alarm["status"] == "not_verifiable" and "not simulated by the lab" in alarm["note"]
-    assert {c["status"] for c in alarm["checks"]} == {"not_verifiable"}
+    assert alarm["status"] == "pass"
+    status = {c["name"]: c["status"] for c in alarm["checks"]}
+    assert {n for n, st in status.items() if st == "pass"} == {
+        "reachable", "factory_credentials", "switch_port", "registered", "catalog"}
+    assert {n for n, st in status.items() if st == "n/a"} == {
+        "clock", "onvif_auth", "settings", "rtsp", "snapshot", "image"}
+    catalog = next(c for c in alarm["checks"] if c["name"] == "catalog")
+    assert sorted(i[10:13] for i in catalog["seen"]) == ["134"] * 4 + ["135"]
     enc = next(d for d in data["devices"] if d["device"] == "dsc-enc-01")
     checks = {c["name"]: c for c in enc["checks"]}
     assert set(checks) == {str(c) for c in CheckName} - {"platform_rpc", "mac_table"}
@@ -64,7 +70,7 @@ def test_clean_run_through_the_cli(lab: Path, tmp_path: Path) -> None:
     assert checks["switch_port"]["seen"] == {"switch": "dsc-sw-01", "ports": ["GigabitEthernet0/0/7"]}
     assert abs(checks["clock"]["seen"]["offset_s"]) < 1.0 and checks["clock"]["at"].endswith("Z")
     dongshan = next(r for r in data["regions"] if r["key"] == "340102")
-    assert (dongshan["devices"], dongshan["not_verifiable"], dongshan["enrollment_rate"]) == (23, 1, 1.0)
+    assert (dongshan["devices"], dongshan["not_verifiable"], dongshan["enrollment_rate"]) == (23, 0, 1.0)
     assert sum(r["devices"] for r in data["regions"]) == sum(s["devices"] for s in data["sites"]) == 59
     assert {s["key"] for s in data["sites"]} >= {"ds-centre", "ds-chengguan"}
     html = reports[0].read_text()
@@ -134,7 +140,7 @@ def test_each_fault_is_exactly_its_failed_check(lab: Path, tmp_path: Path) -> No
                for v in blocked)
     assert not report.passed
     t = report.totals()
-    assert (t.failed, t.blocked, t.enrolled) == (4, DONGSHAN_DEVICES, 57 - DONGSHAN_DEVICES - 1)
+    assert (t.failed, t.blocked, t.enrolled) == (4, DONGSHAN_DEVICES, 59 - DONGSHAN_DEVICES - 1)
     files = write_reports(report, tmp_path)
     html = files[0].read_text()
     assert "NOT ACCEPTED" in html and "signal_loss" in html

@@ -3,7 +3,7 @@ it: resolved hosts, the tier platforms, where each host is reached from here, an
 
 Lab mode reaches every device at its ``.lab/addresses.json`` loopback address on the lab's
 ports (``.lab/options.json``) and reads the lab's own vault; hosts the lab does not simulate
-(alarm hosts) have no address there and are reported as such, never dialled.
+(a model without vendor data) are reported as such, never dialled.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class FleetView:
 
     def reach(self, name: str, real: str | None) -> str | None:
         """Where a host is reached from here; None when the lab does not serve it (the lab
-        gives every host an address, even kinds it does not simulate, such as alarm hosts)."""
+        gives every host an address, even devices it does not simulate)."""
         if real is None:
             return None
         if self.address_map is None:

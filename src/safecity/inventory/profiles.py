@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from safecity.errors import Problem, SafecityError
 
 FrontEndKind = Literal["ipc", "encoder", "nvr", "alarm_host"]
 FRONT_END_FAMILIES = ("cameras", "encoders", "nvrs", "alarm_hosts")
+_T = TypeVar("_T")
 
 
 class _Strict(BaseModel):
@@ -79,15 +80,55 @@ class PasswordPolicy(_Strict):
     min_classes: int = 3
 
 
+# How safecity reaches a vendor's device-side GB/T 28181 settings: one driver plug-in per value
+# (drivers/vendor/plugins.py). isapi: Hikvision-like; dahua_cgi: Dahua-like configManager.cgi
+# (*unverified*); alarm_http: the generic alarm host's JSON API; none: no known API.
+Gb28181Api = Literal["isapi", "dahua_cgi", "alarm_http", "none"]
+
+
 class VendorBehaviour(_Strict):
+    """A vendor's behaviour. ``onvif``, ``rtsp`` and ``snapshot_path`` describe media devices
+    (cameras, encoders, NVRs); a vendor file of devices without video (alarm hosts) omits them,
+    and then ``has_media`` is False and reading them is an error naming the vendor."""
+
     vendor: str
     factory: FactoryDefaults
     activation: Literal["isapi", "none"]
-    onvif: OnvifBehaviour
-    gb28181_api: Literal["isapi", "none"]
-    rtsp: RtspPaths
-    snapshot_path: str
+    gb28181_api: Gb28181Api
+    onvif_data: OnvifBehaviour | None = Field(None, alias="onvif")
+    rtsp_data: RtspPaths | None = Field(None, alias="rtsp")
+    snapshot_path_data: str | None = Field(None, alias="snapshot_path")
     password_policy: PasswordPolicy = PasswordPolicy()
+
+    @model_validator(mode="after")
+    def _media_all_or_nothing(self) -> VendorBehaviour:
+        given = [self.onvif_data is not None, self.rtsp_data is not None,
+                 self.snapshot_path_data is not None]
+        if any(given) and not all(given):
+            raise ValueError("onvif, rtsp and snapshot_path go together (all or none)")
+        return self
+
+    @property
+    def has_media(self) -> bool:
+        return self.onvif_data is not None
+
+    def _media(self, value: _T | None, key: str) -> _T:
+        if value is None:
+            raise ProfileError([Problem(f"vendors/{self.vendor}.yml", 0, "vendor profile",
+                                        f"{key}: not set (the vendor's devices have no video)")])
+        return value
+
+    @property
+    def onvif(self) -> OnvifBehaviour:
+        return self._media(self.onvif_data, "onvif")
+
+    @property
+    def rtsp(self) -> RtspPaths:
+        return self._media(self.rtsp_data, "rtsp")
+
+    @property
+    def snapshot_path(self) -> str:
+        return self._media(self.snapshot_path_data, "snapshot_path")
 
 
 class DeviceProfile(_Strict):

@@ -4,7 +4,9 @@ Real addresses come from the inventory and the plan; each is mapped to a loopbac
 (``addressing.py``). Devices start either from the box (``factory``: the vendor's factory state
 — Hikvision-like ones inactive, others with their factory account) or already provisioned
 (``provisioned``: inventory credentials, GB/T 28181 access enabled, so they register with their
-tier platform) — the second is what the nightly health check runs against.
+tier platform) — the second is what the nightly health check runs against. Alarm hosts
+(``lab/alarm``) always answer with their inventory account (safecity does not provision them);
+their GB/T 28181 access follows the lab state like the cameras'.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from safecity.inventory.profiles import ProfileCatalog
 from safecity.inventory.secrets import derive_device_sip_password
 from safecity.inventory.validate import sip_platform_for
 from safecity.lab.addressing import AddressMap
+from safecity.lab.alarm.spec import AlarmHostSpec
 from safecity.lab.media.rtsp_endpoint import RtspEndpointSpec, StreamSpec
 from safecity.lab.media.snapshot_render import SnapshotSource
 from safecity.lab.onvif.spec import Gb28181Settings, NetworkSettings, OnvifDeviceSpec
@@ -78,6 +81,7 @@ class LabTopology:
     registrars: list[RegistrarSpec] = field(default_factory=list)
     rtsp: list[RtspEndpointSpec] = field(default_factory=list)
     snapshots: dict[str, LabSnapshot] = field(default_factory=dict)
+    alarm: list[AlarmHostSpec] = field(default_factory=list)
     devices: dict[str, LabDevice] = field(default_factory=dict)
 
 
@@ -112,9 +116,9 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
     amap = address_map or AddressMap()
     topo = LabTopology(amap)
     master_key = secrets.get(GB_MASTER_KEY)
-    # Every inventory host gets a lab address, even kinds the lab does not simulate (alarm
-    # hosts): Ansible's lab mode then reaches them at a loopback address that simply does not
-    # answer, instead of failing to build the inventory.
+    # Every inventory host gets a lab address, even devices the lab does not simulate (a model
+    # without vendor data): Ansible's lab mode then reaches them at a loopback address that
+    # simply does not answer, instead of failing to build the inventory.
     for entry in deployment.devices:
         amap.add(_ip_of(entry.name, entry.device.ip, plan))
     for server in deployment.platform_servers:
@@ -127,8 +131,8 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         if platform is None:
             continue
         subs = enrolling.setdefault(platform.name, {})
-        for gb in _gb_ids_of(d, plan):
-            subs[gb] = derive_device_sip_password(master_key, gb)
+        for gb_id in _gb_ids_of(d, plan):
+            subs[gb_id] = derive_device_sip_password(master_key, gb_id)
     for p in deployment.platform_servers:
         if "sip" not in p.server.roles:
             continue
@@ -193,6 +197,24 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         topo.rtsp.append(_rtsp_endpoint(topo.onvif[-1], options.rtsp_port))
         topo.devices[d.name] = LabDevice(d.name, d.kind, real, host,
                                          {"http": options.http_port, "rtsp": options.rtsp_port})
+
+    # Alarm hosts: their vendor HTTP API and GB/T 28181 agent. safecity does not provision
+    # them (out of scope): they answer with the inventory account as the installer left it,
+    # in both lab states; "provisioned" adds GB/T 28181 access, as for cameras.
+    for d in deployment.devices:
+        profile = catalog.device(d.device.model)
+        if profile is None or profile.kind != "alarm_host" or profile.behaviour is None:
+            continue
+        real = _ip_of(d.name, d.device.ip, plan)
+        host = amap.lab(real)
+        ref = d.device.credentials or effective_defaults(deployment, d.site).credentials or ""
+        access = _provisioned_gb(deployment, d, plan, master_key, amap) \
+            if options.state == "provisioned" else Gb28181Settings()
+        topo.alarm.append(AlarmHostSpec(
+            name=d.name, profile=profile, host=host, serial=_serial(d.name, profile.model),
+            hostname=d.name, username=profile.behaviour.factory.default_username,
+            password=secrets.get(ref), http_port=options.http_port, gb28181=access))
+        topo.devices[d.name] = LabDevice(d.name, d.kind, real, host, {"http": options.http_port})
     return topo
 
 
@@ -231,9 +253,16 @@ def _provisioned_gb(deployment: Deployment, d: DeviceEntry, plan: Plan, master_k
         else plan.gb_ids[platform.name]
     ids = _gb_ids_of(d, plan)
     device_id = ids[0]
-    channel_ids = tuple(ids[1:]) if isinstance(d.device, Encoder) else (device_id,)
+    alarm_in: tuple[str, ...] = ()
+    alarm_out: tuple[str, ...] = ()
+    if isinstance(d.device, AlarmHost):
+        channel_ids: tuple[str, ...] = ()
+        alarm_in = tuple(ids[1:1 + len(d.device.inputs)])
+        alarm_out = tuple(ids[1 + len(d.device.inputs):])
+    else:
+        channel_ids = tuple(ids[1:]) if isinstance(d.device, Encoder) else (device_id,)
     return Gb28181Settings(
         enabled=True, registrar=_ip_of(platform.name, platform.server.ip, plan),
         registrar_port=platform.server.sip_port, server_id=server_id, server_domain=server_id[:10],
         device_id=device_id, password=derive_device_sip_password(master_key, device_id),
-        channel_ids=channel_ids)
+        channel_ids=channel_ids, alarm_in_ids=alarm_in, alarm_out_ids=alarm_out)

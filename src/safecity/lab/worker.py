@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from safecity.errors import LabError
+from safecity.lab.alarm import AlarmLab
 from safecity.lab.media.rtsp_lab import RtspLab
 from safecity.lab.media.snapshot_render import SNAPSHOT_FAULTS
 from safecity.lab.onvif.lab import OnvifLab
@@ -58,10 +59,12 @@ def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
     mine.onvif = [s for i, s in enumerate(topo.onvif) if i % shards == shard]
     mine.snapshots = {s.name: topo.snapshots[s.name] for s in mine.onvif}
     mine.rtsp = [r for r in topo.rtsp if r.name in mine.snapshots]
+    mine.alarm = [a for i, a in enumerate(topo.alarm) if i % shards == shard]
     if shard == 0:
         mine.switches = topo.switches
         mine.registrars = topo.registrars
-    names = {s.name for s in mine.onvif} | {s.name for s in mine.switches} | {r.name for r in mine.registrars}
+    names = {s.name for s in mine.onvif} | {s.name for s in mine.switches} | {r.name for r in mine.registrars} \
+        | {a.name for a in mine.alarm}
     mine.devices = {n: d for n, d in topo.devices.items() if n in names}
     return mine
 
@@ -75,6 +78,7 @@ class Worker:
         self.switches: SwitchLab | None = None
         self.registrars: dict[str, LabRegistrar] = {}
         self.rtsp: RtspLab | None = None
+        self.alarm: AlarmLab | None = None
         self._rtsp_seen: dict[str, tuple[str, str, str]] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
@@ -90,6 +94,9 @@ class Worker:
             self.rtsp = await RtspLab.start(self.topo.rtsp)
             await self.sync_rtsp()
             self._sync_task = asyncio.get_running_loop().create_task(self._sync_forever())
+        if self.topo.alarm:
+            self.alarm = await AlarmLab.start(self.topo.alarm, state / "alarm_hosts",
+                                              self.topo.address_map.lab)
 
     async def sync_rtsp(self) -> None:
         """RTSP follows the device: its admin account (provisioning rotates it) and its address
@@ -124,6 +131,8 @@ class Worker:
             await self.rtsp.close()
         if self.onvif:
             await self.onvif.close()
+        if self.alarm:
+            await self.alarm.close()
         if self.switches:
             await self.switches.close()
         for reg in self.registrars.values():
@@ -142,7 +151,10 @@ class Worker:
             else:
                 self.onvif.set_fault(device, fault, value)
                 if self.rtsp and fault in ("offline", "slow"):
-                    await self.rtsp.set_fault(device, fault, float(value) if fault == "slow" and value else 2.0)
+                    await self.rtsp.set_fault(device, "slow" if fault == "slow" else "offline",
+                                              float(value) if fault == "slow" and value else 2.0)
+        elif self.alarm and device in self.alarm.hosts:
+            self.alarm.set_fault(device, fault, value)
         else:
             raise KeyError(device)
 
@@ -156,6 +168,8 @@ class Worker:
             self.topo.snapshots[device].set_fault(None)
             if self.rtsp:
                 await self.rtsp.set_fault(device, None)
+        elif self.alarm and device in self.alarm.hosts:
+            self.alarm.clear_faults(device)
         else:
             raise KeyError(device)
 
@@ -166,6 +180,8 @@ class Worker:
             details.update({str(r.get("name")): r for r in self.onvif.status()})
         if self.switches:
             details.update({str(r.get("name")): r for r in self.switches.status()})
+        if self.alarm:
+            details.update({str(r.get("name")): r for r in self.alarm.status()})
         for name, reg in self.registrars.items():
             details[name] = {"registered": len(reg.registrations())}
         for name, dev in self.topo.devices.items():

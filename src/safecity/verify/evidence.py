@@ -3,7 +3,7 @@ was expected and when, rolled up into a ``DeviceVerdict`` per device.
 
 A check is never silently skipped: it passes, fails, is *blocked* (a check it depends on failed,
 so this one could not be run — the report points at the root cause instead of repeating it),
-is *not verifiable* here (e.g. alarm hosts in the lab, which simulates no alarm host), or does
+is *not verifiable* here (e.g. a device the lab does not simulate), or does
 not apply to the device (``n/a``). Only ``pass`` and ``n/a`` count towards a verified device.
 """
 

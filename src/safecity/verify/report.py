@@ -3,9 +3,9 @@ roll-ups per site and per region (county / city). JSON is the record; the HTML i
 the same ``to_dict()``.
 
 Rates (DOMAIN.md §6): enrollment rate = enrolling devices registered on their tier platform ÷
-enrolling devices verifiable here; devices that cannot be checked from here (alarm hosts in the
-lab) are counted and shown beside the rate, never counted as a pass. The inventory-based rate
-(÷ every enrolling device in scope) is given too.
+enrolling devices verifiable here; devices that cannot be checked from here (e.g. ones the lab
+does not simulate) are counted and shown beside the rate, never counted as a pass. The
+inventory-based rate (÷ every enrolling device in scope) is given too.
 """
 
 from __future__ import annotations

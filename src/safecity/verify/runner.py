@@ -30,11 +30,15 @@ from safecity.verify.report import AcceptanceReport
 from safecity.verify.settings_check import check_settings
 from safecity.verify.switch_checks import MacTable, check_switch, check_switch_port
 from safecity.verify.targets import FrontEndTarget, VerifyPlan, Where, plan_verification
+from safecity.verify.vendor_checks import (
+    add_not_applicable_media_checks,
+    check_vendor_factory_credentials,
+)
 
 C = CheckName
 _DEVICE_CHECKS = (C.REACHABLE, C.CLOCK, C.ONVIF_AUTH, C.FACTORY_CREDENTIALS, C.SETTINGS, C.RTSP,
                   C.SNAPSHOT, C.IMAGE, C.SWITCH_PORT, C.REGISTERED, C.CATALOG)
-_ALARM_CHECKS = (C.REACHABLE, C.SWITCH_PORT, C.REGISTERED, C.CATALOG)
+_ALARM_CHECKS = (C.REACHABLE, C.FACTORY_CREDENTIALS, C.SWITCH_PORT, C.REGISTERED, C.CATALOG)
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ async def _device(t: FrontEndTarget, o: VerifyOptions, settings: SettingsPlans,
         rtt = await tcp_reachable(t.host, t.http_port, o.camera.connect_timeout)
         v.add(Check(C.REACHABLE, Status.PASS if rtt is not None else Status.FAIL,
                     {"tcp": t.http_port}, {"rtt_ms": round(rtt * 1000, 2)} if rtt is not None else None))
+        await check_vendor_factory_credentials(t, o.camera.request_timeout, v)
+        add_not_applicable_media_checks(t, v)
     check_switch_port(t, tables, owners, v)
     if t.enroll is None:
         v.add(Check(C.REGISTERED, Status.FAIL, detail=t.enroll_error or "no enrollment plan"))

@@ -1,8 +1,8 @@
 """Protocols of the vendor plug-ins, the GB/T 28181 settings they carry, and the registry.
 
 The registry maps the profile's data values (``activation: isapi | none``,
-``gb28181_api: isapi | none``) to implementations; adding a vendor API means adding a value to
-the profile schema and one entry here, with no vendor-name test anywhere.
+``gb28181_api: isapi | dahua_cgi | alarm_http | none``) to implementations; adding a vendor API
+means adding a value to the profile schema and one entry here, with no vendor-name test anywhere.
 """
 
 from __future__ import annotations
@@ -151,6 +151,18 @@ def _isapi_gb(ep: VendorEndpoint) -> Gb28181Plugin:
     return IsapiGb28181(ep)
 
 
+def _dahua_cgi_gb(ep: VendorEndpoint) -> Gb28181Plugin:
+    from safecity.drivers.vendor.dahua_cgi import DahuaCgiGb28181
+
+    return DahuaCgiGb28181(ep)
+
+
+def _alarm_http_gb(ep: VendorEndpoint) -> Gb28181Plugin:
+    from safecity.drivers.vendor.alarm_http import AlarmHttpGb28181
+
+    return AlarmHttpGb28181(ep)
+
+
 def _no_gb(ep: VendorEndpoint) -> Gb28181Plugin:
     from safecity.drivers.vendor.unsupported import NoGb28181
 
@@ -160,4 +172,4 @@ def _no_gb(ep: VendorEndpoint) -> Gb28181Plugin:
 _ACTIVATION: dict[str, Callable[[VendorEndpoint, bool], ActivationPlugin]] = {
     "isapi": _isapi_activation, "none": _no_activation}
 _GB: dict[str, Callable[[VendorEndpoint], Gb28181Plugin]] = {
-    "isapi": _isapi_gb, "none": _no_gb}
+    "isapi": _isapi_gb, "dahua_cgi": _dahua_cgi_gb, "alarm_http": _alarm_http_gb, "none": _no_gb}

@@ -11,6 +11,11 @@ Usage::
     lab.device_state("cam1"); lab.status()  # network_change_lost
     await lab.close()
 
+Vendor GB/T 28181 pages, chosen by the profile's ``behaviour.gb28181_api``: ``isapi``
+(``isapi.py``) and ``dahua_cgi`` (``dahua_cgi.py``, Dahua-like ``configManager.cgi``, key names
+*unverified*); both drive the same SIP user agent through ``gb_bridge.py``, which applies one
+device's re-configurations one at a time, the latest settings winning.
+
 Simplifications (documented, deliberate): the ISAPI activation password is plain XML (real
 devices RSA-encrypt it against a challenge); ver10 media reports ``H265`` in ``tt:Encoding``
 and carries the GOP in ``tt:H264`` for both codecs; WS-Discovery answers unicast probes only;

@@ -6,6 +6,7 @@ device then reports ``gb28181: unavailable``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -50,60 +51,115 @@ def build_config(dev: SimDevice, address_map: Callable[[str], str]) -> Any | Non
 
 
 class GbAgents:
-    """The running user agents, one per device whose GB/T 28181 access is enabled."""
+    """The running user agents, one per device whose GB/T 28181 access is enabled.
+
+    ``sync`` is serialised per device and coalesced: a vendor API write often arrives as two
+    requests in a row (channel IDs, then the server block), each scheduling a sync. Run
+    concurrently, two re-configurations could race for the SIP port or let the older settings
+    win; so one sync runs at a time per device, and a sync that has not yet read the settings
+    absorbs every later request (it reads the latest settings when it gets the lock).
+    """
 
     def __init__(self, address_map: Callable[[str], str]) -> None:
         self.address_map = address_map
         self.agents: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._pending: dict[str, asyncio.Future[None]] = {}
 
     def state(self, name: str, dev: SimDevice) -> str:
-        if name in self.errors:
-            return f"error: {self.errors[name]}"
-        agent = self.agents.get(name)
-        if agent is not None:
-            return str(getattr(agent, "state", "running"))
+        running = self.agent_state(name)
+        if running is not None:
+            return running
         if not dev.state.gb28181.enabled:
             return "disabled"
         if _gb_api() is None:
             return "unavailable"
         return "incomplete" if not dev.state.gb28181.complete else "stopped"
 
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self._locks.get(name)
+        if lock is None:
+            lock = self._locks[name] = asyncio.Lock()
+        return lock
+
+    def agent_state(self, name: str) -> str | None:
+        """The running agent's state, ``error: …``, or None when no agent runs."""
+        if name in self.errors:
+            return f"error: {self.errors[name]}"
+        agent = self.agents.get(name)
+        return None if agent is None else str(getattr(agent, "state", "running"))
+
     async def sync(self, dev: SimDevice) -> None:
         """Start, reconfigure or stop the device's agent to match its current settings."""
-        self.errors.pop(dev.name, None)
-        config = build_config(dev, self.address_map) if dev.phase == "up" else None
-        agent = self.agents.get(dev.name)
+        await self.sync_config(
+            dev.name, lambda: build_config(dev, self.address_map) if dev.phase == "up" else None,
+            dev.clock_offset)
+
+    async def sync_config(self, name: str, make_config: Callable[[], Any | None],
+                          clock_offset: Callable[[], float]) -> None:
+        """Apply ``make_config()`` (None: no agent) to the agent of ``name``; any simulated
+        device kind can use it (the alarm-host lab does).
+
+        Returns once settings at least as new as those at the call are applied."""
+        waiting = self._pending.get(name)
+        if waiting is not None:  # queued and not started: it will read these settings too
+            await asyncio.shield(waiting)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending[name] = done
+        try:
+            async with self._lock(name):
+                if self._pending.get(name) is done:
+                    del self._pending[name]  # from here on, later changes need a new sync
+                await self._apply(name, make_config(), clock_offset)
+        finally:
+            if self._pending.get(name) is done:
+                del self._pending[name]
+            if not done.done():
+                done.set_result(None)
+
+    async def _apply(self, name: str, config: Any | None,
+                     clock_offset: Callable[[], float]) -> None:
+        self.errors.pop(name, None)
+        agent = self.agents.get(name)
         try:
             if config is None:
                 if agent is not None:
-                    del self.agents[dev.name]
+                    del self.agents[name]
                     await agent.stop()
                 return
             if agent is None:
                 api = _gb_api()
                 assert api is not None
-                agent = api[1](config, clock_offset=dev.clock_offset)
-                self.agents[dev.name] = agent
+                agent = api[1](config, clock_offset=clock_offset)
+                self.agents[name] = agent
                 await agent.start()
-            else:
+            else:  # a saved settings page re-registers, as real devices do
                 await agent.reconfigure(config)
-        except Exception as e:  # noqa: BLE001 - a broken agent must not take the ONVIF device down with it
-            log.warning("%s: GB/T 28181 agent: %s", dev.name, e)
-            self.errors[dev.name] = str(e)
+        except Exception as e:  # noqa: BLE001 - a broken agent must not take the device down with it
+            log.warning("%s: GB/T 28181 agent: %s", name, e)
+            self.errors[name] = str(e)
 
     async def stop(self, dev: SimDevice) -> None:
-        agent = self.agents.pop(dev.name, None)
-        if agent is not None:
-            try:
-                await agent.stop()
-            except Exception as e:  # noqa: BLE001 - best effort on stop
-                log.warning("%s: GB/T 28181 agent stop: %s", dev.name, e)
+        await self.stop_agent(dev.name)
+
+    async def stop_agent(self, name: str) -> None:
+        async with self._lock(name):
+            agent = self.agents.pop(name, None)
+            if agent is not None:
+                try:
+                    await agent.stop()
+                except Exception as e:  # noqa: BLE001 - best effort on stop
+                    log.warning("%s: GB/T 28181 agent stop: %s", name, e)
 
     async def stop_all(self) -> None:
         for name in list(self.agents):
-            agent = self.agents.pop(name)
-            try:
-                await agent.stop()
-            except Exception as e:  # noqa: BLE001 - best effort on stop
-                log.warning("%s: GB/T 28181 agent stop: %s", name, e)
+            async with self._lock(name):
+                agent = self.agents.pop(name, None)
+                if agent is None:
+                    continue
+                try:
+                    await agent.stop()
+                except Exception as e:  # noqa: BLE001 - best effort on stop
+                    log.warning("%s: GB/T 28181 agent stop: %s", name, e)

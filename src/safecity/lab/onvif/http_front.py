@@ -16,7 +16,7 @@ from typing import Protocol
 from aiohttp import web
 from lxml import etree
 
-from safecity.lab.onvif import device_service, isapi, media_service
+from safecity.lab.onvif import dahua_cgi, device_service, isapi, media_service
 from safecity.lab.onvif.auth import digest_challenge, verify_http_auth, verify_username_token
 from safecity.lab.onvif.device import LEVEL_RANK, After, SimDevice
 from safecity.lab.onvif.device_service import Handler
@@ -102,6 +102,9 @@ class HttpFront:
         path = request.path
         if path in _SERVICES:
             return await self._soap(request, dev, path)
+        if path == dahua_cgi.PATH and dev.spec.profile.behaviour is not None \
+                and dev.spec.profile.behaviour.gb28181_api == "dahua_cgi":
+            return await self._dahua_cgi(request, dev)
         if dev.spec.profile.behaviour is not None and (
                 dev.spec.profile.behaviour.activation == "isapi"
                 or dev.spec.profile.behaviour.gb28181_api == "isapi") and (
@@ -246,6 +249,37 @@ class HttpFront:
         if after is not None:
             self.directory.schedule(dev, after)
         return self._isapi_reply(path, status, text)
+
+    async def _dahua_cgi(self, request: web.Request, dev: SimDevice) -> web.StreamResponse:
+        def reply(status: int, text: str) -> web.Response:
+            return web.Response(status=status, text=text, content_type=dahua_cgi.TEXT_TYPE)
+
+        if request.method != "GET":
+            return reply(405, dahua_cgi.error_text("Method Not Allowed"))
+        # Digest covers the request-target exactly as sent (query values percent-encoded).
+        result = verify_http_auth(
+            request.headers.get("Authorization"), request.method, request.raw_path, dev.realm,
+            dev.state.users, allow_basic=False, allow_digest=True,
+            password_override=dev.credentials_override, broken_passwords=dev.credentials_broken)
+        if result.account is None:
+            return web.Response(status=401, text=dahua_cgi.error_text("Unauthorized"),
+                                content_type=dahua_cgi.TEXT_TYPE, headers={
+                                    "WWW-Authenticate": digest_challenge(dev.realm, result.stale)})
+        query = dict(request.query.items())
+        if dahua_cgi.admin_only(query) and result.account.level != "Administrator":
+            return reply(403, dahua_cgi.error_text("No Authority"))
+        action = dahua_cgi.ACTIONS.get(query.get("action", ""))
+        if action is None:
+            return reply(400, dahua_cgi.error_text("Bad Request!"))
+        if dev.faults.get("reject") in (request.path, f"{query.get('action')} {request.path}"):
+            return reply(400, dahua_cgi.error_text("Operation not allowed"))
+        try:
+            status, text, after = action(dev, query)
+        except dahua_cgi.CgiError as e:
+            return reply(400, dahua_cgi.error_text(str(e)))
+        if after is not None:
+            self.directory.schedule(dev, after)
+        return reply(status, text)
 
     @staticmethod
     def _isapi_reply(path: str, status: int, text: str) -> web.Response:

@@ -56,6 +56,9 @@ class DeviceState:
     clock_offset_s: float = 0.0
     discoverable: bool = True
     protocols: dict[str, tuple[bool, list[int]]] = field(default_factory=dict)
+    # The profile key the device was created as ("" in files from before it was recorded): a
+    # different model in the inventory is a different box, which starts from its own state.
+    model: str = ""
 
     # ---- accounts -------------------------------------------------------------------------
     def onvif_accounts(self, separate: bool) -> list[Account]:
@@ -142,17 +145,24 @@ def initial_state(spec: OnvifDeviceSpec) -> DeviceState:
         discoverable=spec.discoverable,
         protocols={"HTTP": (True, [spec.http_port]), "RTSP": (True, [spec.rtsp_port]),
                    "HTTPS": (False, [443])},
+        model=spec.profile.key,
     )
 
 
 def load_state(path: Path, spec: OnvifDeviceSpec) -> DeviceState:
-    """Persisted state if the file exists, else the spec's initial state."""
+    """Persisted state if the file exists and was made for the same model, else the spec's
+    initial state."""
     if not path.exists():
         return initial_state(spec)
     try:
-        return DeviceState.from_json(json.loads(path.read_text(encoding="utf-8")))
+        state = DeviceState.from_json(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise LabError(f"{spec.name}: unreadable lab state {path}: {e}") from e
+    if state.model and state.model != spec.profile.key:
+        return initial_state(spec)  # replaced by another model: a new box
+    if not state.model:
+        state.model = spec.profile.key
+    return state
 
 
 def save_state(path: Path, state: DeviceState) -> None:

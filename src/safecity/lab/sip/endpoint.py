@@ -168,8 +168,11 @@ class SipEndpoint(asyncio.DatagramProtocol):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"no answer to {request.method} from {dest[0]}:{dest[1]}")
+                # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+                # arrives just as the answer does, so a stopping user agent would keep running.
                 try:
-                    return await asyncio.wait_for(asyncio.shield(future), min(interval, left))
+                    async with asyncio.timeout(min(interval, left)):
+                        return await asyncio.shield(future)
                 except TimeoutError:
                     interval = min(interval * 2, T2)
         finally:
