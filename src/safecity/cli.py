@@ -231,13 +231,27 @@ def lab_up_cmd(deployment: DeploymentArg = None,
                rtsp_port: Annotated[Optional[int], typer.Option()] = None,
                ssh_port: Annotated[Optional[int], typer.Option()] = None,
                address_offset: Annotated[int, typer.Option(
-                   help="shift the second octet of lab addresses (run two labs of one deployment)")] = 0) -> None:
+                   help="shift the second octet of lab addresses (run two labs of one deployment)")] = 0,
+               fault: Annotated[Optional[list[str]], typer.Option(
+                   "--fault", help="DEVICE=FAULT[:VALUE], injected as soon as the lab is up (repeatable)")] = None) -> None:
     """Start simulated devices for every device of the deployment, each on its own 127.x address."""
     from safecity.lab.control import lab_up
 
     root = deployment or default_deployment()
+    faults: list[tuple[str, str, str | None]] = []
+    for spec in fault or []:
+        device, sep, what = spec.partition("=")
+        if not sep or not device or not what:
+            raise typer.BadParameter(f"--fault {spec!r}: expected DEVICE=FAULT[:VALUE]")
+        name, _, value = what.partition(":")
+        faults.append((device, name, value or None))
     res = lab_up(root, state=state.value, http_port=http_port, rtsp_port=rtsp_port, ssh_port=ssh_port,
                  address_offset=address_offset)
+    from safecity.lab.control import lab_fault
+
+    for device, name, value in faults:
+        lab_fault(root, device, name, value)
+        console.print(f"{device}: fault {name}{f' {value}' if value else ''} set")
     console.print(f"lab up: {res.devices} devices in {res.workers} worker process(es) in {res.seconds:.1f} s; "
                   f"addresses in {res.paths.addresses}, lab vault in {res.paths.vault}")
 

@@ -121,6 +121,21 @@ def test_platform_peer_refuses_unknown_devices(lab: Path) -> None:
     assert asyncio.run(probe()) == 403
 
 
+def test_faults_can_be_injected_at_lab_up(tmp_path: Path) -> None:
+    root = tmp_path / "inventory" / "example"
+    shutil.copytree(REPO / "inventory" / "example", root, ignore=shutil.ignore_patterns(".lab"))
+    bad = sc("lab", "up", str(root), "--fault", "dsc-cam-001", check=False)
+    assert bad.returncode == 2 and "expected DEVICE=FAULT[:VALUE]" in bad.stderr
+    sc("lab", "up", str(root), "--address-offset", "62", "--http-port", "18081", "--rtsp-port", "18555",
+       "--ssh-port", "18023", "--fault", "dsc-cam-001=slow:0.5", "--fault", "dsc-cam-003=black")
+    try:
+        rows = status(root)
+        assert rows["dsc-cam-001"]["faults"] == ["slow"]
+        assert not rows["dsc-cam-002"]["faults"]
+    finally:
+        sc("lab", "down", str(root), check=False)
+
+
 def test_lab_up_twice_is_refused_and_down_is_idempotent(lab: Path) -> None:
     again = sc("lab", "up", str(lab), "--address-offset", str(OFFSET), *PORTS, check=False)
     assert again.returncode == 1 and "already up" in again.stderr
