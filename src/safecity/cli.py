@@ -132,9 +132,9 @@ def inventory_stats(deployment: DeploymentArg = None, format: FormatOpt = Format
     kt = Table(title="Key places (installation rate = places with an installed camera / places)")
     for col in ("category", "places", "covered", "rate"):
         kt.add_column(col, justify="left" if col == "category" else "right")
-    for k in stats.key_places:
-        rate = f"{k.installation_rate:.0%}" if k.installation_rate is not None else "—"
-        kt.add_row(k.category, str(k.places), str(k.covered), rate)
+    for kp in stats.key_places:
+        rate = f"{kp.installation_rate:.0%}" if kp.installation_rate is not None else "—"
+        kt.add_row(kp.category, str(kp.places), str(kp.covered), rate)
     console.print(kt)
     console.print("Video channels by category: " + ", ".join(f"{c} {n}" for c, n in stats.categories.items()))
 
@@ -249,9 +249,9 @@ def lab_up_cmd(deployment: DeploymentArg = None,
                  address_offset=address_offset)
     from safecity.lab.control import lab_fault
 
-    for device, name, value in faults:
-        lab_fault(root, device, name, value)
-        console.print(f"{device}: fault {name}{f' {value}' if value else ''} set")
+    for device, fault_name, fault_value in faults:
+        lab_fault(root, device, fault_name, fault_value)
+        console.print(f"{device}: fault {fault_name}{f' {fault_value}' if fault_value else ''} set")
     console.print(f"lab up: {res.devices} devices in {res.workers} worker process(es) in {res.seconds:.1f} s; "
                   f"addresses in {res.paths.addresses}, lab vault in {res.paths.vault}")
 

@@ -157,8 +157,8 @@ def _gb_requests(deployment: Deployment) -> Iterator[tuple[str, str, str, str, s
         prefix = site.centre_code + _industry(deployment, site, category, industry) + TYPE_BY_KIND[kind][0] + net_digit
         yield key, gb, prefix, site.centre_code, types, digits
     for p in deployment.platform_servers:
-        gb = p.server.gb_id
-        if gb is None:
+        server_gb = p.server.gb_id
+        if server_gb is None:
             continue
         roles = [TYPE_BY_PLATFORM_ROLE[r] for r in p.server.roles if r in TYPE_BY_PLATFORM_ROLE]
         if not roles:
@@ -167,7 +167,7 @@ def _gb_requests(deployment: Deployment) -> Iterator[tuple[str, str, str, str, s
         digits = set(allowed_network_digits(edition, deployment.header.network))
         net_digit = default_network_digit(edition, deployment.header.network) if digits else "0"
         prefix = p.region.centre_code + "00" + roles[0] + net_digit
-        yield p.name, gb, prefix, p.region.centre_code, set(roles), digits
+        yield p.name, server_gb, prefix, p.region.centre_code, set(roles), digits
 
 
 def compute_plan(deployment: Deployment, previous: Plan) -> tuple[Plan, list[Change]]:

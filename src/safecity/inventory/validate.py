@@ -10,7 +10,7 @@ import re
 import socket
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from safecity.errors import Problem
 from safecity.inventory.gbid import (
@@ -117,7 +117,7 @@ def _validate(deployment: Deployment, catalog: ProfileCatalog) -> list[Problem]:
     problems: list[Problem] = []
     add = problems.append
 
-    def dup_check(what: str, seen: dict[str, Where], value: str, where: Where, rule: str = "duplicate") -> None:
+    def dup_check(what: str, seen: dict[Any, Where], value: Any, where: Where, rule: str = "duplicate") -> None:
         first = seen.setdefault(value, where)
         if first is not where:
             add(Problem(where.file, where.line, where.item,
@@ -294,26 +294,26 @@ def _validate(deployment: Deployment, catalog: ProfileCatalog) -> list[Problem]:
                         f"GB ID {gb}: network digit {gb[13]} is not valid on the {network.replace('_', ' ')} network "
                         f"under GB/T 28181-{edition} (allowed: {', '.join(digits) or 'none'})", "gb_id"))
     for p in deployment.platform_servers:
-        gb = p.server.gb_id
+        server_gb = p.server.gb_id
         where = Where(p.file, p.line_of("gb_id"), f"platform server {p.name}")
-        if "sip" in p.server.roles and not gb:
+        if "sip" in p.server.roles and not server_gb:
             add(Problem(where.file, where.line, where.item, "a SIP platform server needs its 20-digit gb_id", "gb_id"))
-        if not gb or gb == ALLOCATE:
+        if not server_gb or server_gb == ALLOCATE:
             continue
-        dup_check("GB ID", gb_seen, gb, where)
-        if gb[:8] != p.region.centre_code:
+        dup_check("GB ID", gb_seen, server_gb, where)
+        if server_gb[:8] != p.region.centre_code:
             add(Problem(where.file, where.line, where.item,
-                        f"GB ID {gb}: centre code {gb[:8]} does not match region {p.region.code} ({p.region.centre_code})",
+                        f"GB ID {server_gb}: centre code {server_gb[:8]} does not match region {p.region.code} ({p.region.centre_code})",
                         "gb_id"))
         allowed_types = {TYPE_BY_PLATFORM_ROLE[r] for r in p.server.roles if r in TYPE_BY_PLATFORM_ROLE}
-        if allowed_types and gb[10:13] not in allowed_types:
+        if allowed_types and server_gb[10:13] not in allowed_types:
             add(Problem(where.file, where.line, where.item,
-                        f"GB ID {gb}: type {gb[10:13]} does not match roles {', '.join(p.server.roles)} "
+                        f"GB ID {server_gb}: type {server_gb[10:13]} does not match roles {', '.join(p.server.roles)} "
                         f"(expected {'/'.join(sorted(allowed_types))})", "gb_id"))
         edition = p.server.gb_edition or deployment.header.gb_edition
-        if gb[13] not in allowed_network_digits(edition, deployment.header.network):
+        if server_gb[13] not in allowed_network_digits(edition, deployment.header.network):
             add(Problem(where.file, where.line, where.item,
-                        f"GB ID {gb}: network digit {gb[13]} is not valid under GB/T 28181-{edition} on the "
+                        f"GB ID {server_gb}: network digit {server_gb[13]} is not valid under GB/T 28181-{edition} on the "
                         f"{deployment.header.network.replace('_', ' ')} network", "gb_id"))
 
     # --- every site has a tier platform to enroll on -------------------------------------

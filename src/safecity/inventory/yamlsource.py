@@ -98,8 +98,8 @@ def _construct_seq(loader: _LocatingLoader, node: yaml.SequenceNode) -> Iterator
     loader.index.seqs[id(data)] = [child.start_mark.line + 1 for child in node.value]
 
 
-_LocatingLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[arg-type]
-_LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)  # type: ignore[arg-type]
+_LocatingLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_LocatingLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
 @dataclass
