@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from safecity.errors import LabError
+from safecity.netguard import is_loopback
 
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 _FALLBACK = ipaddress.IPv4Network("127.250.0.0/15")
@@ -95,7 +96,7 @@ def o_last(addr: ipaddress.IPv4Address) -> int:
     return addr.packed[3]
 
 
-def assert_loopback(host: str) -> None:
-    """Last line of defence for the network rule: the lab only ever binds or dials 127/8."""
-    if ipaddress.IPv4Address(host) not in _LOOPBACK:
-        raise LabError(f"refusing non-loopback address {host}: the lab lives on 127.0.0.0/8")
+def require_loopback(host: str, what: str) -> None:
+    """Last line of defence for the network rule: every simulator binds 127/8 only."""
+    if not is_loopback(host):
+        raise LabError(f"{what}: the lab only binds loopback addresses (127/8), not {host}")

@@ -8,7 +8,6 @@ its GB/T 28181 agent while the access settings are complete.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from safecity.errors import LabError
+from safecity.lab.addressing import require_loopback
 from safecity.lab.alarm.api import ApiError, device_info, merge_settings, settings_json
 from safecity.lab.alarm.spec import AlarmHostSpec
 from safecity.lab.alarm.state import AlarmState, load_state, save_state
@@ -76,15 +76,6 @@ class AlarmHost:
         return self.spec.clock_offset_s
 
 
-def _require_loopback(address: str, what: str) -> None:
-    try:
-        ok = ipaddress.IPv4Address(address).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise LabError(f"{what}: {address} is not a loopback address; the lab binds 127/8 only")
-
-
 class AlarmLab:
     def __init__(self, state_dir: Path, address_map: AddressMap) -> None:
         self.state_dir = state_dir
@@ -110,7 +101,7 @@ class AlarmLab:
         await lab._runner.setup()
         try:
             for spec in specs:
-                _require_loopback(spec.host, spec.name)
+                require_loopback(spec.host, spec.name)
                 path = lab.state_dir / f"{spec.name}.json"
                 host = AlarmHost(spec, load_state(path, spec), path)
                 host.persist()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import re
 import secrets
 import zlib
@@ -21,6 +20,7 @@ from typing import Self
 from urllib.parse import urlsplit
 
 from safecity.errors import LabError
+from safecity.lab.addressing import require_loopback
 from safecity.lab.media import rtsp_auth_check as auth
 from safecity.lab.media.rtsp_endpoint import RtspEndpointSpec, RtspFault, StreamSpec
 from safecity.lab.media.sdp_builder import build_sdp
@@ -100,7 +100,7 @@ class RtspLab:
     async def add_endpoint(self, spec: RtspEndpointSpec) -> None:
         if spec.name in self._endpoints:
             raise LabError(f"{spec.name}: RTSP endpoint already exists")
-        _require_loopback(spec.host, spec.name)
+        require_loopback(spec.host, spec.name)
         endpoint = _Endpoint(spec=spec, port=spec.port)
         await self._listen(endpoint)
         self._endpoints[spec.name] = endpoint
@@ -141,7 +141,7 @@ class RtspLab:
     async def move_endpoint(self, name: str, host: str, port: int | None = None) -> None:
         """Re-bind on a new address (the camera got a new IP through provisioning)."""
         endpoint = self._get(name)
-        _require_loopback(host, name)
+        require_loopback(host, name)
         await self._stop_listening(endpoint)
         endpoint.spec = replace(endpoint.spec, host=host,
                                 port=endpoint.spec.port if port is None else port)
@@ -352,15 +352,6 @@ def _response(status: int, cseq: str | None, spec: RtspEndpointSpec,
     if body:
         lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
-
-
-def _require_loopback(host: str, name: str) -> None:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise LabError(f"{name}: the lab only binds loopback addresses, not {host}")
 
 
 def _host_for_url(host: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from safecity.errors import LabError
+from safecity.lab.addressing import require_loopback
 from safecity.lab.onvif.device import After, SimDevice
 from safecity.lab.onvif.device_service import scope_items
 from safecity.lab.onvif.discovery import (
@@ -44,15 +45,6 @@ def loopback_identity(address: str) -> str:
     if ipaddress.IPv4Address(address).is_loopback:
         return address
     raise LabError(f"no lab address for {address}: pass address_map to OnvifLab.start")
-
-
-def _require_loopback(address: str, what: str) -> None:
-    try:
-        ok = ipaddress.IPv4Address(address).is_loopback
-    except ValueError:
-        ok = False
-    if not ok:
-        raise LabError(f"{what}: {address} is not a loopback address; the lab binds 127/8 only")
 
 
 class OnvifLab:
@@ -82,7 +74,7 @@ class OnvifLab:
         await lab._runner.setup()
         try:
             for spec in specs:
-                _require_loopback(spec.host, spec.name)
+                require_loopback(spec.host, spec.name)
                 path = lab.state_dir / f"{spec.name}.json"
                 dev = SimDevice(spec, load_state(path, spec), path)
                 dev.persist()
@@ -138,7 +130,7 @@ class OnvifLab:
     async def _bring_up(self, dev: SimDevice) -> None:
         assert self._runner is not None
         host = dev.state.listen_host
-        _require_loopback(host, dev.name)
+        require_loopback(host, dev.name)
         key = (host, dev.spec.http_port)
         other = self._by_addr.get(key)
         if other is not None and other is not dev:
@@ -209,7 +201,7 @@ class OnvifLab:
             return False
         try:
             new_host = self.address_map(dev.state.address)
-            _require_loopback(new_host, dev.name)
+            require_loopback(new_host, dev.name)
         except (LabError, ValueError) as e:
             log.warning("%s: new address unreachable in the lab: %s", dev.name, e)
             dev.phase = "lost"
