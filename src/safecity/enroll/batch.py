@@ -9,8 +9,6 @@ enrolling kind), never silently dropped.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +25,7 @@ from safecity.enroll.targets import (
     EnrollTarget,
     plan_enroll_target,
 )
-from safecity.provision.result import Result
+from safecity.provision.result import BatchReport, Result
 
 DEFAULT_CONCURRENCY = 100
 NOT_IN_LAB = "not simulated by the lab (the lab serves no such device): not verifiable in the lab"
@@ -40,39 +38,8 @@ class EnrollPlan:
     skipped: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
-class EnrollReport:
-    results: list[Result]
-    skipped: dict[str, str]
-    seconds: float
-    check_mode: bool
-    started: datetime
-
-    @property
-    def failed(self) -> list[Result]:
-        return [r for r in self.results if r.failed]
-
-    @property
-    def changed(self) -> list[Result]:
-        return [r for r in self.results if r.changed]
-
-    def summary(self) -> dict[str, int]:
-        return {"devices": len(self.results), "changed": len(self.changed),
-                "failed": len(self.failed), "ok": len(self.results) - len(self.failed),
-                "skipped": len(self.skipped)}
-
-    def to_dict(self, **extra: object) -> dict[str, object]:
-        return {"started": self.started.isoformat(timespec="seconds"),
-                "seconds": round(self.seconds, 3), "check_mode": self.check_mode, **extra,
-                "summary": self.summary(), "skipped": self.skipped,
-                "results": [r.to_dict() for r in self.results]}
-
-    def write_json(self, path: Path, **extra: object) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(**extra), indent=1, default=str) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+# An enrollment run reports exactly like a provisioning run.
+EnrollReport = BatchReport
 
 
 def plan_enrollment(view: FleetView, secrets: Mapping[str, str], *,
@@ -147,7 +114,7 @@ async def enroll_fleet(view: FleetView, secrets: Mapping[str, str], *, check_mod
                                 on_result=on_result)
     order = {h.name: n for n, h in enumerate(view.hosts)}
     merged = sorted([*plan.unplanned, *results], key=lambda r: order.get(r.device, len(order)))
-    return EnrollReport(merged, plan.skipped, time.perf_counter() - t0, check_mode, started)
+    return EnrollReport(merged, time.perf_counter() - t0, check_mode, started, plan.skipped)
 
 
 def default_results_path(root: Path, started: datetime) -> Path:

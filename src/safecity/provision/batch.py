@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -42,6 +41,7 @@ from safecity.provision.camera_plan import (
     plan_camera,
     stream_overrides_of,
 )
+from safecity.provision.result import BatchReport as SharedBatchReport
 from safecity.provision.result import Result
 
 T = TypeVar("T")
@@ -68,39 +68,11 @@ class Fleet:
     skipped: dict[str, str] = field(default_factory=dict)  # device → why it is not provisioned
 
 
-@dataclass
-class BatchReport:
-    results: list[Result]
-    seconds: float
-    check_mode: bool
-    started: datetime
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def failed(self) -> list[Result]:
-        return [r for r in self.results if r.failed]
-
-    @property
-    def changed(self) -> list[Result]:
-        return [r for r in self.results if r.changed]
-
-    def summary(self) -> dict[str, int]:
-        return {"devices": len(self.results), "changed": len(self.changed),
-                "failed": len(self.failed), "ok": len(self.results) - len(self.failed),
-                "skipped": len(self.skipped)}
+class BatchReport(SharedBatchReport):
+    """A provisioning run; its results file also records who ran it (as the audit log does)."""
 
     def to_dict(self, **extra: object) -> dict[str, object]:
-        return {"started": self.started.isoformat(timespec="seconds"),
-                "seconds": round(self.seconds, 3), "check_mode": self.check_mode, "who": who(),
-                **extra, "summary": self.summary(), "skipped": self.skipped,
-                "results": [r.to_dict() for r in self.results]}
-
-    def write_json(self, path: Path, **extra: object) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(**extra), indent=1, default=str) + "\n",
-                       encoding="utf-8")
-        os.replace(tmp, path)
+        return super().to_dict(who=who(), **extra)
 
 
 # ---- the concurrent core -------------------------------------------------------------------

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 MASK = "********"
@@ -39,3 +42,41 @@ class Result:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
+
+
+@dataclass
+class BatchReport:
+    """What one batch run (provision, enroll) did: one Result per device, the skipped ones
+    with their reason, and the JSON results file written from it."""
+
+    results: list[Result]
+    seconds: float
+    check_mode: bool
+    started: datetime
+    skipped: dict[str, str] = field(default_factory=dict)   # device -> why it was left out
+
+    @property
+    def failed(self) -> list[Result]:
+        return [r for r in self.results if r.failed]
+
+    @property
+    def changed(self) -> list[Result]:
+        return [r for r in self.results if r.changed]
+
+    def summary(self) -> dict[str, int]:
+        return {"devices": len(self.results), "changed": len(self.changed),
+                "failed": len(self.failed), "ok": len(self.results) - len(self.failed),
+                "skipped": len(self.skipped)}
+
+    def to_dict(self, **extra: object) -> dict[str, object]:
+        return {"started": self.started.isoformat(timespec="seconds"),
+                "seconds": round(self.seconds, 3), "check_mode": self.check_mode, **extra,
+                "summary": self.summary(), "skipped": self.skipped,
+                "results": [r.to_dict() for r in self.results]}
+
+    def write_json(self, path: Path, **extra: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(**extra), indent=1, default=str) + "\n",
+                       encoding="utf-8")
+        os.replace(tmp, path)
