@@ -189,6 +189,20 @@ def test_encoder_channels_beyond_model_capacity(deployment: Path, edit: Edit) ->
         "DS-6704HUHI-K has only 4"]
 
 
+def test_staging_only_for_cameras_and_encoders(deployment: Path, edit: Edit) -> None:
+    assert edit(DONGSHAN, "{name: dscg-cam-004,", "{name: dscg-cam-004, staging: true,") > 0
+    line = edit(DONGSHAN, "{name: dsc-nvr-01,", "{name: dsc-nvr-01, staging: true,")
+    assert messages(deployment) == [
+        f"{F}:{line}: nvr dsc-nvr-01: staging: true applies to cameras and encoders, not a nvr"]
+
+
+def test_staging_must_be_a_boolean(deployment: Path, edit: Edit) -> None:
+    line = edit(DONGSHAN, "{name: dscg-cam-004,", "{name: dscg-cam-004, staging: later,")
+    assert [m for m in messages(deployment) if "staging" in m] == [
+        f"{F}:{line}: camera dscg-cam-004: staging: Input should be a valid boolean, unable to "
+        "interpret input (got 'later')"]
+
+
 def test_literal_secret_key(deployment: Path, edit: Edit) -> None:
     line = edit(DONGSHAN, "{name: dscg-cam-005,", "{name: dscg-cam-005, password: Hik12345!,")
     assert messages(deployment) == [

@@ -156,6 +156,9 @@ class DeviceBase(Strict):
     status: DeviceStatus = "installed"
     industry: TwoDigits | None = None
     streams: StreamOverrides | None = None
+    # Delivered factory-new on the vendor's default address (which collides between boxes):
+    # onboarded one at a time on the staging port by ``safecity provision --staging``.
+    staging: bool = False
 
 
 class Camera(DeviceBase):

@@ -300,6 +300,7 @@ class _Resolver:
             "safecity_key_place": dev.key_place,
             "safecity_location": _location(dev.location),
             "safecity_status": dev.status,
+            "safecity_staging": dev.staging,
         })
         hv.update(self.tier_platform(site.region))
         if isinstance(dev, Encoder):

@@ -23,6 +23,9 @@ from safecity.inventory.loader import (
 from safecity.inventory.models import ALLOCATE, KIND_LABELS, AlarmHost, Encoder
 from safecity.inventory.profiles import ProfileCatalog, SwitchModel
 
+# Kinds a staging workflow onboards (the ONVIF-provisioned ones).
+STAGED_KINDS = frozenset({"ipc", "encoder"})
+
 # A dotted quad exactly as ``ipaddress.IPv4Address`` accepts it (no leading zeros).
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD_RE = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
@@ -237,6 +240,10 @@ def _validate(deployment: Deployment, catalog: ProfileCatalog) -> list[Problem]:
                     if have > cap:
                         add(Problem(d.file, d.line_of(what), label,
                                     f"{have} alarm {what} but model {profile.model} has only {cap}", "capacity"))
+        if d.device.staging and d.kind not in STAGED_KINDS:
+            add(Problem(d.file, d.line_of("staging"), label,
+                        f"staging: true applies to cameras and encoders, not a {KIND_LABELS[d.kind]}",
+                        "staging"))
         if (d.device.switch is None) != (d.device.port is None):
             add(Problem(d.file, d.line, label, "give both 'switch' and 'port' (or neither)", "port"))
         elif d.device.switch is not None and d.device.port is not None:
