@@ -333,18 +333,44 @@ def health_run_cmd(deployment: DeploymentArg = None,
                    vault: Annotated[Optional[Path], typer.Option()] = None,
                    vault_password_file: Annotated[Optional[Path], typer.Option()] = None,
                    region: Annotated[Optional[list[str]], typer.Option(help="shard: only these regions")] = None,
+                   exclude_region: Annotated[Optional[list[str]], typer.Option(help="shard: not these regions (the province's own shard)")] = None,
+                   night: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD the sweep is stored as (default today)")] = None,
                    rtsp: Annotated[bool, typer.Option("--rtsp/--no-rtsp")] = True,
+                   check: Annotated[bool, typer.Option("--check", help="sweep and report; store nothing in the history")] = False,
+                   fail_on_faults: Annotated[bool, typer.Option("--fail-on-faults/--no-fail-on-faults", help="exit 1 when any device has a fault")] = True,
                    rebaseline: Annotated[bool, typer.Option(help="re-record every camera's VQD baseline")] = False) -> None:
+    """Sweep every device of the deployment (or of a shard), store the night, write the reports."""
     from safecity.health.probes import ProbeOptions
     from safecity.health.run import RunConfig, health_run
     from safecity.health.sweep import SweepOptions
     r = health_run(RunConfig(deployment or default_deployment(), history, out, lab=lab, vault=vault,
                              vault_password_file=vault_password_file, regions=region,
+                             exclude_regions=exclude_region, night=night, write_history=not check,
                              options=SweepOptions(ProbeOptions(rtsp=rtsp), rebaseline=rebaseline)))
     s = r.report.summary
-    typer.echo(f"health {r.report.night.night}: {s.devices if s else 0} devices, {len(r.report.faults())} faults, "
+    typer.echo(f"health {r.report.night.night} ({r.report.night.scope}): {s.devices if s else 0} devices, "
+               f"{len(r.report.faults())} faults, {len(r.report.events)} events; "
+               f"reports: {', '.join(str(f) for f in r.files)}")
+    raise typer.Exit(1 if r.report.faults() and fail_on_faults else 0)
+
+
+@health_app.command("merge")
+def health_merge_cmd(files: Annotated[list[Path], typer.Argument(help="the shards' JSON reports (health-<night>.json)")],
+                     out: Annotated[Path, typer.Option("--out", help="report directory")] = Path("health-reports"),
+                     history: Annotated[Optional[str], typer.Option(help="the merged nights' store: sqlite:///path")] = None,
+                     deployment: Annotated[Optional[Path], typer.Option(help="store in <deployment>/.health/history.db (when --history is not given)")] = None,
+                     scope: Annotated[str, typer.Option(help="name of the merged night")] = "all",
+                     expect: Annotated[Optional[list[str]], typer.Option(help="shard scope that must be present (repeatable)")] = None,
+                     check: Annotated[bool, typer.Option("--check", help="merge and report; store nothing")] = False) -> None:
+    """One night of the whole network from the shards' reports: KPIs over the union, events vs the previous merged night."""
+    from safecity.health.merge import MergeConfig, health_merge
+    from safecity.health.run import default_history_url
+    url = history or default_history_url(deployment or default_deployment())
+    r = health_merge(MergeConfig(files, url, out, scope=scope, expected=expect, write_history=not check))
+    s = r.report.summary
+    typer.echo(f"health {r.report.night.night} ({r.report.night.scope}) merged from {len(r.shards)} shard(s) "
+               f"[{'; '.join(r.shards)}]: {s.devices if s else 0} devices, {len(r.report.faults())} faults, "
                f"{len(r.report.events)} events; reports: {', '.join(str(f) for f in r.files)}")
-    raise typer.Exit(1 if r.report.faults() else 0)
 
 
 @health_app.command("report")

@@ -12,14 +12,15 @@ from pathlib import Path
 from safecity.errors import SafecityError
 from safecity.health.events import compare_nights
 from safecity.health.history import HistoryStore, open_history, store_night
-from safecity.health.kpi import compute_rollups
+from safecity.health.kpi import compute_rollups, find_rollup
+from safecity.health.models import Rollup
 from safecity.health.report_data import HealthReport, build_report
 from safecity.health.report_html import render_html
 from safecity.health.report_json import render_json
 from safecity.health.report_junit import render_junit
 from safecity.health.report_prometheus import render_prometheus
 from safecity.health.sweep import SweepOptions, SweepOutcome, VqdMemory, run_sweep
-from safecity.health.targets import Ports, plan_sweep, read_lab_ports
+from safecity.health.targets import Ports, plan_sweep, read_lab_ports, shard_scope
 from safecity.inventory import load_valid_deployment
 from safecity.inventory.plan import compute_plan, lock_path, read_lock
 from safecity.inventory.resolve import read_lab_addresses
@@ -44,6 +45,8 @@ class RunConfig:
     vault: Path | None = None
     vault_password_file: Path | None = None
     regions: list[str] | None = None            # shard: only these regions (and below)
+    exclude_regions: list[str] | None = None    # ... but not these (and below): the province's own shard
+    write_history: bool = True                  # False: sweep and report, store nothing (check mode)
     night: str | None = None                    # YYYY-MM-DD; default today
     retention_nights: int = 400
     ports: Ports | None = None
@@ -67,7 +70,7 @@ def _secrets(cfg: RunConfig) -> Secrets:
     raise SafecityError("health run needs the vault: pass --vault and --vault-password-file (or --lab)")
 
 
-async def sweep_deployment(cfg: RunConfig, store: HistoryStore) -> SweepOutcome:
+async def sweep_deployment(cfg: RunConfig, store: HistoryStore | None) -> SweepOutcome:
     deployment, catalog = load_valid_deployment(cfg.deployment_root)
     plan, _ = compute_plan(deployment, read_lock(lock_path(deployment)))
     hdr = deployment.header
@@ -77,30 +80,55 @@ async def sweep_deployment(cfg: RunConfig, store: HistoryStore) -> SweepOutcome:
         address_map = read_lab_addresses(deployment.root)
         ports = cfg.ports or read_lab_ports(deployment.root, ports)
     targets = plan_sweep(deployment, plan, catalog, _secrets(cfg), ports=ports, regions=cfg.regions,
-                         address_map=address_map)
-    thumbs, bases = store.vqd_memory()
-    scope = ",".join(sorted(cfg.regions)) if cfg.regions else "all"
+                         exclude_regions=cfg.exclude_regions, address_map=address_map)
+    thumbs, bases = store.vqd_memory() if store is not None else ({}, {})
+    scope = shard_scope(cfg.regions, cfg.exclude_regions)
     return await run_sweep(targets, cfg.options, memory=VqdMemory(thumbs, bases), night=cfg.night,
                            deployment=deployment.header.name, scope=scope)
 
 
+def open_history_for(url: str, write: bool) -> HistoryStore | None:
+    """The store, or — read-only (check mode) and no SQLite file yet — None: a check-mode run
+    must not even create the database."""
+    if not write and url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return None
+    return open_history(url)
+
+
+def with_tonight(trend: Sequence[tuple[str, Rollup]], night: str,
+                 rollups: Sequence[Rollup]) -> list[tuple[str, Rollup]]:
+    """The stored trend with tonight's summary in place (tonight not stored: check mode)."""
+    summary = find_rollup(rollups, "all", "all")
+    kept = [(n, r) for n, r in trend if n < night]
+    return (kept + ([(night, summary)] if summary else []))[-TREND_NIGHTS:]
+
+
 def health_run(cfg: RunConfig) -> RunResult:
+    """Sweep, store (unless ``write_history`` is False), report. Without history writes the
+    night is compared with the stored previous night all the same, and the VQD memory (last
+    thumbnails, baselines) is read but not updated."""
     import time
 
-    store = open_history(cfg.history_url or default_history_url(cfg.deployment_root))
+    store = open_history_for(cfg.history_url or default_history_url(cfg.deployment_root), cfg.write_history)
     try:
         outcome = asyncio.run(sweep_deployment(cfg, store))
         t0 = time.perf_counter()
         night = outcome.night
-        previous = store.previous_night(night.night, night.scope)
+        previous = store.previous_night(night.night, night.scope) if store is not None else None
         rollups = compute_rollups(night)
         events = compare_nights(previous, night)
-        store_night(store, night, rollups, events, cfg.retention_nights)
-        store.save_vqd_memory(night.night, outcome.thumbnails, outcome.new_baselines)
+        trend: list[tuple[str, Rollup]] = []
+        if store is not None and cfg.write_history:
+            store_night(store, night, rollups, events, cfg.retention_nights)
+            store.save_vqd_memory(night.night, outcome.thumbnails, outcome.new_baselines)
+            trend = store.trend("all", "all", TREND_NIGHTS, night.scope)
+        elif store is not None:
+            trend = with_tonight(store.trend("all", "all", TREND_NIGHTS, night.scope), night.night, rollups)
         store_seconds = time.perf_counter() - t0
-        report = build_report(night, rollups, events, store.trend("all", "all", TREND_NIGHTS, night.scope))
+        report = build_report(night, rollups, events, trend)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     files = write_reports(report, cfg.out_dir, cfg.formats) if cfg.out_dir else []
     return RunResult(report, files, outcome.timings, store_seconds)
 

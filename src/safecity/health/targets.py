@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safecity.errors import SafecityError
 from safecity.health.models import RegionInfo
 from safecity.inventory.loader import Deployment
 from safecity.inventory.plan import Plan
@@ -20,6 +21,18 @@ from safecity.vault import SecretMissing, Secrets
 
 DEFAULT_RPC_PORT = 5080       # Kamailio jsonrpcs over xhttp, and the lab registrar
 ONVIF_KINDS = frozenset({"ipc", "encoder", "nvr"})
+
+
+class InventoryScopeError(SafecityError):
+    """A shard names a region the deployment does not have."""
+
+
+def shard_scope(regions: Iterable[str] | None, exclude_regions: Iterable[str] | None = None) -> str:
+    """The name a shard's nights are stored and merged under: ``all``, ``340100``,
+    ``340000 except 340100,340200``."""
+    scope = ",".join(sorted(regions)) if regions else "all"
+    excluded = sorted(exclude_regions or ())
+    return f"{scope} except {','.join(excluded)}" if excluded else scope
 
 
 @dataclass(frozen=True)
@@ -106,8 +119,12 @@ def read_lab_ports(deployment_root: Path, fallback: Ports) -> Ports:
 
 def plan_sweep(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, secrets: Secrets, *,
                ports: Ports | None = None, regions: Iterable[str] | None = None,
+               exclude_regions: Iterable[str] | None = None,
                address_map: Mapping[str, str] | None = None) -> SweepPlan:
     """Every host of the deployment (or of ``regions``) as a sweep target.
+
+    ``exclude_regions`` leaves out those regions and everything below them: the province's own
+    shard is ``regions=[province], exclude_regions=[every city with a runner of its own]``.
 
     ``address_map`` (lab mode: real → loopback) is applied here rather than in ``resolve_hosts``
     so that hosts the lab does not simulate are skipped with a reason instead of failing the run;
@@ -116,6 +133,14 @@ def plan_sweep(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, secr
     hdr = deployment.header
     ports = ports or Ports(hdr.http_port, hdr.rtsp_port, hdr.ssh_port)
     hosts = resolve_hosts(deployment, plan, catalog, regions=regions)
+    if exclude_regions:
+        excluded = set(exclude_regions)
+        unknown = sorted(excluded - set(deployment.regions))
+        if unknown:
+            raise InventoryScopeError(f"exclude_regions: no such region {', '.join(unknown)}")
+        hosts = [h for h in hosts
+                 if not any(n.code in excluded
+                            for n in deployment.regions[str(h.vars["safecity_region_code"])].lineage())]
     if address_map is not None:
         for h in hosts:
             h.vars["ansible_host"] = address_map.get(str(h.vars.get("safecity_ip")))
