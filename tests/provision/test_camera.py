@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import aiohttp
 from onvif_driver_support import DAHUA, GENERIC, HIK, HIK_ENCODER
 from provision_support import ADMIN_PW, DNS, NTP, AddressPlan, desired, device, target
 
 from safecity.drivers.vendor import Gb28181Settings
-from safecity.lab.onvif import EncoderSettings, OnvifLab
+from safecity.lab.onvif import EncoderSettings, OnvifDeviceSpec, OnvifLab
 from safecity.lab.sip import LabRegistrar, RegistrarSpec
+from safecity.provision.audit import AuditLog
 from safecity.provision.camera import apply_camera_state
 from safecity.provision.result import MASK
 
@@ -89,6 +92,52 @@ async def test_factory_new_hikvision_is_activated_then_provisioned(
     assert {"level": "Administrator", "password": MASK} in [c.new for c in result.diff]
 
     again = await apply_camera_state(target(plan, spec, ("admin", ADMIN_PW)), want,
+                                     check_mode=False)
+    assert (again.failed, again.changed, again.diff) == (False, False, [])
+
+
+async def _isapi_status(spec: OnvifDeviceSpec, host: str, user: str, password: str) -> int:
+    """An independent ISAPI sign-in (raw aiohttp digest, not the code under test)."""
+    url = f"http://{host}:{spec.http_port}/ISAPI/System/deviceInfo"
+    async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware(user, password),),
+                                     timeout=aiohttp.ClientTimeout(total=5)) as http, \
+            http.get(url) as resp:
+        return resp.status
+
+
+async def test_hikvision_web_admin_password_is_rotated_masked_and_confirmed(
+        lab_factory: LabFactory, tmp_path: Path) -> None:
+    plan = AddressPlan()
+    old = ("admin", "Old-Hik-pw1")
+    spec = device(plan, "hik-old", HIK, "10.35.3.20", users=(old + ("Administrator",),),
+                  onvif_users=(old + ("Administrator",),))
+    lab = await lab_factory(spec)
+    host = plan(spec.network.address)
+    want = desired(spec)
+    before = lab.device_state("hik-old")
+
+    check = await apply_camera_state(target(plan, spec, ("admin", ADMIN_PW), old), want,
+                                     check_mode=True)
+    assert not check.failed, check.error
+    rotation = [c for c in check.diff if c.setting == "vendor_users.admin.password"]
+    assert rotation and (rotation[0].old, rotation[0].new) == (MASK, MASK)
+    assert lab.device_state("hik-old") == before
+    assert await _isapi_status(spec, host, *old) == 200
+
+    result = await apply_camera_state(target(plan, spec, ("admin", ADMIN_PW), old), want,
+                                      check_mode=False)
+    assert not result.failed, result.error
+    assert result.evidence["vendor_admin_rotated"] is True
+    assert "vendor_users.admin.password" in [c.setting for c in result.diff]
+    assert await _isapi_status(spec, host, "admin", ADMIN_PW) == 200
+    assert await _isapi_status(spec, host, *old) == 401
+    log = AuditLog(tmp_path)
+    log.append([result])
+    written = "".join(p.read_text() for p in (tmp_path / "audit").iterdir())
+    assert '"setting": "vendor_users.admin.password"' in written
+    assert ADMIN_PW not in written and old[1] not in written and old[1] not in result.to_json()
+
+    again = await apply_camera_state(target(plan, spec, ("admin", ADMIN_PW), old), want,
                                      check_mode=False)
     assert (again.failed, again.changed, again.diff) == (False, False, [])
 

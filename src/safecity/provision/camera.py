@@ -174,6 +174,7 @@ class _Run:
             else:
                 raise AuthFailed(self.t.name, "vendor API login",
                                  f"none of {len(self._candidates())} credential sets accepted")
+            await self._rotate_vendor_admin()
         if not self.b.onvif.separate_users:
             return
         if not await self.act.onvif_enabled():
@@ -190,6 +191,28 @@ class _Run:
                 await self.act.ensure_onvif_user(admin.username, admin.password, admin.level)
         if self.check and self.diff:
             raise _Stop("ONVIF is off or has no administrator yet: ONVIF settings unread")
+
+    async def _rotate_vendor_admin(self) -> None:
+        """The vendor API's own (web) administrator gets the vault password too: it is a
+        separate account from the ONVIF one on separate-user vendors. Confirmed by signing in
+        with the new password and being refused with the old one."""
+        login, want = self.vendor_login, self.d.admin.password
+        assert self.act is not None and login is not None
+        if login.password == want:
+            return
+        self.diff.append(Change(f"vendor_users.{login.username}.password", MASK, MASK))
+        if self.check:
+            return
+        self.applying = True
+        await self.act.rotate_admin_password(login.username, login.password, want)
+        self.act.set_credentials(login.username, login.password)
+        old_refused = not await self.act.check_credentials()
+        self.act.set_credentials(login.username, want)
+        if not (await self.act.check_credentials() and old_refused):
+            raise VerificationFailed(self.t.name, "vendor API admin password",
+                                     "the device did not take the new password")
+        self.vendor_login = Credentials(login.username, want)
+        self.evidence["vendor_admin_rotated"] = True
 
     # ---- ONVIF sign-in ------------------------------------------------------------------
     async def onvif_login(self) -> OnvifClient:

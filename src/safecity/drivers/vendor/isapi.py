@@ -31,6 +31,7 @@ _TYPE_TO_LEVEL: dict[str, UserLevel] = {"administrator": "Administrator",
                                         "operator": "Operator", "viewer": "User",
                                         "mediaUser": "User"}
 SIP_PATH = "/ISAPI/System/Network/SIP"
+USERS_PATH = "/ISAPI/Security/users"  # the device (web / ISAPI) accounts, not the ONVIF list
 SIP_INFO_PATH = "/ISAPI/System/Network/SIP/1/SIPInfo"
 
 
@@ -200,6 +201,23 @@ class IsapiActivation:
         await self.http.request("PUT", f"/ISAPI/Security/ONVIF/users/{uid}", _doc("User", inner),
                                 operation=f"update ONVIF user {username}")
         return True
+
+    async def rotate_admin_password(self, username: str, old_password: str,
+                                    new_password: str) -> None:
+        """``PUT /ISAPI/Security/users/<id>`` with ``loginPassword`` (the current password,
+        which newer firmware demands for a password change); afterwards this session signs
+        in with the new password."""
+        doc = await self.http.request("GET", USERS_PATH, operation="list device users")
+        uid = next((_text(u, "id") for u in _findall(doc, "User")
+                    if _text(u, "userName") == username), "")
+        if not uid.isdigit():
+            raise DeviceRejected(self.endpoint.name, "list device users",
+                                 f"no device account {username}")
+        await self.http.request("PUT", f"{USERS_PATH}/{uid}", _doc("User", (
+            _e("id", uid) + _e("userName", username) + _e("password", new_password)
+            + _e("loginPassword", old_password))),
+            operation=f"set the password of device account {username}")
+        self.http.set_credentials(username, new_password)
 
     async def close(self) -> None:
         await self.http.close()

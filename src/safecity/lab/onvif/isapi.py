@@ -212,6 +212,39 @@ def delete_onvif_user(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
     return ok(url)
 
 
+# ---- device (web / ISAPI) accounts --------------------------------------------------------
+
+def get_users(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
+    inner = "".join("<User>" + _e("id", i) + _e("userName", a.username)
+                    + _e("userLevel", a.level) + "</User>"
+                    for i, a in enumerate(dev.state.users, 1))
+    return 200, _doc("UserList", inner), None
+
+
+def put_user(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
+    """Change a device account's password. As on current firmware, ``loginPassword`` (the
+    administrator's present password) must come with it."""
+    tail = url.rsplit("/", 1)[-1]
+    if not tail.isdigit() or not 1 <= int(tail) <= len(dev.state.users):
+        raise IsapiError(404, 4, "invalidID", "no such user")
+    acct = dev.state.users[int(tail) - 1]
+    root = _parse(body)
+    name = text(root, "userName")
+    if name and name != acct.username:
+        raise bad_content("userName cannot be changed")
+    admin = next((a for a in dev.state.users if a.level == "Administrator"), None)
+    if admin is None or text(root, "loginPassword") != admin.password:
+        raise IsapiError(403, 4, "loginPasswordError", "loginPassword is wrong or missing")
+    if child(root, "password") is not None:
+        pw = text(root, "password")
+        problem = password_problem(dev.spec.profile, pw)
+        if problem:
+            raise IsapiError(400, 6, "badPassword", problem)
+        acct.password = pw
+        dev.persist()
+    return ok(url)
+
+
 # ---- GB/T 28181 -----------------------------------------------------------------------------
 
 def _gb_block(g: Gb28181Settings) -> str:
@@ -330,6 +363,8 @@ ANONYMOUS: dict[tuple[str, str], IsapiHandler] = {
 }
 AUTHENTICATED: dict[tuple[str, str], IsapiHandler] = {
     ("GET", "/ISAPI/System/deviceInfo"): device_info,
+    ("GET", "/ISAPI/Security/users"): get_users,
+    ("PUT", "/ISAPI/Security/users/*"): put_user,
     ("GET", "/ISAPI/System/Network/Integrate"): get_integrate,
     ("PUT", "/ISAPI/System/Network/Integrate"): put_integrate,
     ("GET", "/ISAPI/System/Network/SIP"): get_sip,
