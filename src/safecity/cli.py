@@ -303,6 +303,17 @@ def lab_fault_cmd(device: Annotated[str, typer.Argument(help="device name")],
     console.print(f"{device}: {'faults cleared' if clear else f'fault {fault} set'}")
 
 
+@lab_app.command("plug")
+def lab_plug_cmd(device: Annotated[str, typer.Argument(help="a staging device (staging: true)")],
+                 unplug: Annotated[bool, typer.Option("--unplug", help="take it off the staging port")] = False,
+                 deployment: Annotated[Optional[Path], typer.Option("--deployment", "-d")] = None) -> None:
+    """Plug a factory-new staging box into the lab's staging port (its vendor's default IP), or --unplug it."""
+    from safecity.lab.control import lab_plug
+
+    lab_plug(deployment or default_deployment(), device, plugged=not unplug)
+    console.print(f"{device}: {'unplugged' if unplug else 'plugged into the staging port'}")
+
+
 @app.command("provision")
 def provision_cmd(deployment: DeploymentArg = None,
                   region: Annotated[Optional[list[str]], typer.Option("--region", help="region code (repeatable)")] = None,

@@ -142,6 +142,19 @@ def lab_fault(deployment_root: Path, device: str, fault: str | None, value: str 
     raise LabError(f"{device}: no such device in the lab")
 
 
+def lab_plug(deployment_root: Path, device: str, *, plugged: bool = True) -> None:
+    """Plug a staging box into the staging port (it answers on its vendor's default address),
+    or unplug it; the lab refuses a second box on the same address."""
+    paths = LabPaths.of(deployment_root)
+    for sock in _sockets(paths):
+        reply = _request(sock, {"op": "plug", "device": device, "plugged": plugged})
+        if reply.get("ok"):
+            return
+        if not reply.get("unknown_device"):
+            raise LabError(reply.get("error", f"{device}: plug refused"))
+    raise LabError(f"{device}: no such ONVIF device in the lab")
+
+
 def lab_down(deployment_root: Path, timeout: float = 15.0) -> int:
     """Stop the workers this lab started (by their recorded PIDs). Returns how many were running."""
     paths = LabPaths.of(deployment_root)

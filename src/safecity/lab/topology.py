@@ -7,6 +7,12 @@ Real addresses come from the inventory and the plan; each is mapped to a loopbac
 tier platform) — the second is what the nightly health check runs against. Alarm hosts
 (``lab/alarm``) always answer with their inventory account (safecity does not provision them);
 their GB/T 28181 access follows the lab state like the cameras'.
+
+Devices marked ``staging: true`` start, in the factory state, as boxes on the shelf: their
+address is the vendor's default one (``factory.default_ip``, mapped to loopback like any real
+address), which every such box of the vendor shares, so none answers until ``lab plug`` puts
+one on the staging port. Their RTSP service waits at the planned address (only one RTSP
+listener can hold the shared address, and it follows the device once it has moved).
 """
 
 from __future__ import annotations
@@ -178,6 +184,13 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         topo.snapshots[d.name] = snap
         factory = profile.behaviour.factory
         admin = factory.default_username
+        staging = d.device.staging and options.state == "factory"
+        network = NetworkSettings(real, net.prefixlen, gateway)
+        listen = host
+        if staging:
+            box = ipaddress.IPv4Interface(f"{factory.default_ip}/24")
+            network = NetworkSettings(factory.default_ip, 24, str(box.network.network_address + 1))
+            listen = amap.lab(factory.default_ip)
         if options.state == "provisioned":
             ref = d.device.credentials or effective_defaults(deployment, d.site).credentials or ""
             users: tuple[tuple[str, str, str], ...] = ((admin, secrets.get(ref), "Administrator"),)
@@ -188,13 +201,13 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
             factory_new = factory.state == "inactive"
             gb = Gb28181Settings()
         topo.onvif.append(OnvifDeviceSpec(
-            name=d.name, profile=profile, host=host, serial=_serial(d.name, profile.model),
-            mac=d.device.mac, hostname=profile.model, network=NetworkSettings(real, net.prefixlen, gateway),
+            name=d.name, profile=profile, host=listen, serial=_serial(d.name, profile.model),
+            mac=d.device.mac, hostname=profile.model, network=network, staging=staging,
             http_port=options.http_port, rtsp_port=options.rtsp_port,
             users=users,  # type: ignore[arg-type]
             onvif_users=users if (profile.behaviour.onvif.separate_users and options.state == "provisioned") else (),  # type: ignore[arg-type]
             factory_new=factory_new, channels=channels, snapshot=snap, gb28181=gb))
-        topo.rtsp.append(_rtsp_endpoint(topo.onvif[-1], options.rtsp_port))
+        topo.rtsp.append(_rtsp_endpoint(topo.onvif[-1], options.rtsp_port, host))
         topo.devices[d.name] = LabDevice(d.name, d.kind, real, host,
                                          {"http": options.http_port, "rtsp": options.rtsp_port})
 
@@ -218,7 +231,7 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
     return topo
 
 
-def _rtsp_endpoint(spec: OnvifDeviceSpec, port: int) -> RtspEndpointSpec:
+def _rtsp_endpoint(spec: OnvifDeviceSpec, port: int, host: str) -> RtspEndpointSpec:
     """The device's RTSP service: main/sub path per channel from the vendor data, sizes from the
     model profile. Credentials follow the device's accounts (the worker keeps them in sync)."""
     behaviour = spec.profile.behaviour
@@ -231,7 +244,7 @@ def _rtsp_endpoint(spec: OnvifDeviceSpec, port: int) -> RtspEndpointSpec:
             w, h, fps = (st.width, st.height, st.fps) if st is not None else (1920, 1080, 25)
             streams.append(StreamSpec(path.format(channel=ch), codec, w, h, fps))  # type: ignore[arg-type]
     user, password = (spec.users[0][0], spec.users[0][1]) if spec.users else ("", "")
-    return RtspEndpointSpec(name=spec.name, host=spec.host, username=user, password=password, port=port,
+    return RtspEndpointSpec(name=spec.name, host=host, username=user, password=password, port=port,
                             streams=tuple(streams))
 
 

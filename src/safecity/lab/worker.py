@@ -4,7 +4,8 @@ Large labs are split across worker processes because every simulated device hold
 listening sockets and one process may only open 20,000 files here. Worker 0 also serves the
 platform peers (SIP registrars) and the switches. Control is JSON lines over a Unix socket:
 ``{"op": "status"}``, ``{"op": "fault", "device", "fault", "value"}``, ``{"op": "clear",
-"device"}``, ``{"op": "shutdown"}``.
+"device"}``, ``{"op": "plug", "device", "plugged"}`` (a staging box on/off the staging port),
+``{"op": "shutdown"}``.
 """
 
 from __future__ import annotations
@@ -205,6 +206,14 @@ class Worker:
                     reply = {"ok": True}
                 elif op == "clear":
                     await self.clear(str(req["device"]))
+                    reply = {"ok": True}
+                elif op == "plug":
+                    if self.onvif is None or str(req["device"]) not in self.onvif.devices:
+                        raise KeyError(str(req["device"]))
+                    if req.get("plugged", True):
+                        await self.onvif.plug(str(req["device"]))
+                    else:
+                        await self.onvif.unplug(str(req["device"]))
                     reply = {"ok": True}
                 elif op == "shutdown":
                     reply = {"ok": True}

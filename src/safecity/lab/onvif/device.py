@@ -20,7 +20,7 @@ FAULTS = ("offline", "slow", "drop", "wrong_credentials", "clock_skew", "stuck_a
           "reject", "network_change_lost")
 LEVEL_RANK = {"Anonymous": 0, "User": 1, "Operator": 2, "Administrator": 3}
 
-Phase = Literal["up", "down", "rebooting", "moving", "lost"]
+Phase = Literal["up", "down", "rebooting", "moving", "lost", "unplugged"]
 
 
 @dataclass(frozen=True)

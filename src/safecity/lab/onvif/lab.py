@@ -80,7 +80,10 @@ class OnvifLab:
                 dev.persist()
                 lab.devices[spec.name] = dev
                 lab._locks[spec.name] = asyncio.Lock()
-            devs = list(lab.devices.values())
+            for dev in lab.devices.values():
+                if lab._in_box(dev):
+                    dev.phase = "unplugged"
+            devs = [d for d in lab.devices.values() if d.phase != "unplugged"]
             for i in range(0, len(devs), _START_BATCH):
                 await asyncio.gather(*(lab._bring_up(d) for d in devs[i:i + _START_BATCH]))
         except BaseException:
@@ -210,6 +213,37 @@ class OnvifLab:
         dev.persist()
         return True
 
+    # ---- the staging port ----------------------------------------------------------------------
+    @staticmethod
+    def _in_box(dev: SimDevice) -> bool:
+        """A staging device still on its factory address (it has not been moved off it)."""
+        return dev.spec.staging and dev.state.address == dev.spec.network.address
+
+    async def plug(self, device: str) -> None:
+        """Plug a staging box into the staging port: it answers on its vendor's default
+        address. One box per address: a second one is refused (its address would conflict)."""
+        dev = self._device(device)
+        if not self._in_box(dev):
+            raise LabError(f"{device}: not a staging device waiting on its factory address")
+        async with self._locks[dev.name]:
+            if dev.phase == "up":
+                return
+            other = self._by_addr.get((dev.state.listen_host, dev.spec.http_port))
+            if other is not None:
+                raise LabError(f"{device}: the staging port is taken: {other.name} answers on "
+                               f"{dev.state.address} (unplug it first)")
+            await self._bring_up(dev)
+
+    async def unplug(self, device: str) -> None:
+        """Take a box off the staging port (it keeps whatever was set on it)."""
+        dev = self._device(device)
+        if not self._in_box(dev):
+            raise LabError(f"{device}: not on the staging port (it has moved off its factory "
+                           f"address)")
+        async with self._locks[dev.name]:
+            if dev.phase != "unplugged":
+                await self._bring_down(dev, "unplugged")
+
     # ---- faults -----------------------------------------------------------------------------
     def _device(self, name: str) -> SimDevice:
         try:
@@ -237,6 +271,8 @@ class OnvifLab:
 
     async def _recover(self, dev: SimDevice) -> None:
         async with self._locks[dev.name]:
+            if dev.phase == "unplugged":
+                return  # a box on the shelf: clearing faults does not plug it in
             if dev.phase == "lost" and not self._apply_new_address(dev):
                 return
             if dev.phase != "up":

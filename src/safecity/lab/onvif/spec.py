@@ -108,6 +108,10 @@ class OnvifDeviceSpec:
     snapshot: SnapshotProvider | None = None
     gb28181: Gb28181Settings = Gb28181Settings()
     discoverable: bool = True
+    # A box delivered on its vendor's default address (``network``), which it shares with every
+    # box of the vendor: it waits unplugged until the lab is asked to plug it into the staging
+    # port (``OnvifLab.plug``), and stays where it is once it has moved off that address.
+    staging: bool = False
     # Behaviour the profile does not carry yet (proposed profile keys, see package docs).
     allow_password_text: bool = False  # proposed: onvif.password_text
     network_reboot_needed: bool = False  # proposed: onvif.network_reboot_needed
