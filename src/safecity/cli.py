@@ -323,10 +323,26 @@ def provision_cmd(deployment: DeploymentArg = None,
                   results: Annotated[Optional[Path], typer.Option(help="JSON results file")] = None,
                   lab: Annotated[bool, typer.Option("--lab", help="the deployment's lab (.lab/ addresses and vault)")] = False,
                   vault: Annotated[Optional[Path], typer.Option(help="vault file (not with --lab)")] = None,
-                  vault_password_file: Annotated[Optional[Path], typer.Option()] = None) -> None:
+                  vault_password_file: Annotated[Optional[Path], typer.Option()] = None,
+                  staging: Annotated[bool, typer.Option(
+                      "--staging", help="onboard the staging: true devices one at a time on the staging port "
+                                        "(docs/staging.md)")] = False,
+                  yes: Annotated[bool, typer.Option(
+                      "--yes", help="with --staging: no prompts, wait for each box on the staging address")] = False,
+                  staging_wait: Annotated[Optional[float], typer.Option(
+                      help="with --staging: seconds to wait for a box to answer / leave (300; lab 30)")] = None,
+                  move_timeout: Annotated[float, typer.Option(
+                      help="with --staging: seconds for a moved device to answer at its planned address")] = 30.0) -> None:
     """Cameras and encoders of a region/site to their desired state, concurrently (batch path)."""
     from safecity.provision.batch import run_provision
 
+    if staging:
+        from safecity.provision.staging import run_staging
+
+        raise typer.Exit(run_staging(deployment or default_deployment(), regions=region, sites=site, check=check,
+                                     lab=lab, prompt=not yes, results=results, vault=vault,
+                                     vault_password_file=vault_password_file, wait_s=staging_wait,
+                                     move_timeout=move_timeout))
     raise typer.Exit(run_provision(deployment or default_deployment(), regions=region, sites=site, check=check,
                                    concurrency=concurrency, results=results, lab=lab, vault=vault,
                                    vault_password_file=vault_password_file))

@@ -70,6 +70,10 @@ class DeviceRejected(DeviceError):
     """The device refused a setting or command (fault, error string)."""
 
 
+class WrongDevice(DeviceError):
+    """Another box answered where this device was expected (its MAC or serial differ)."""
+
+
 class VerificationFailed(DeviceError):
     """After applying, the re-read state does not match the desired state."""
 

@@ -32,6 +32,7 @@ from safecity.errors import (
     DeviceRejected,
     DeviceUnreachable,
     VerificationFailed,
+    WrongDevice,
 )
 from safecity.inventory.profiles import DeviceProfile
 from safecity.provision.camera_state import (
@@ -59,7 +60,12 @@ class CameraTarget:
     ``address`` is its real (deployment) address as recorded; ``host``/``port`` is where it is
     reached from here (the same address in the field; a loopback address in the lab).
     ``credentials`` are tried in order (inventory/vault first), then the profile's factory
-    account; an inactive device is activated with the desired admin password."""
+    account; an inactive device is activated with the desired admin password.
+
+    ``expect_mac`` (the inventory's MAC) makes the run confirm the box's identity: over the
+    vendor API right after sign-in, over ONVIF before anything else changes, and again after
+    an address change, where the serial must also be the one seen before the move. A box that
+    differs is a ``WrongDevice`` failure (used by staging, where boxes share one address)."""
 
     name: str
     address: str
@@ -68,6 +74,12 @@ class CameraTarget:
     profile: DeviceProfile
     credentials: tuple[Credentials, ...] = ()
     timeout: float = 5.0
+    expect_mac: str | None = None
+
+
+def normal_mac(mac: str) -> str:
+    """``44:19:B6:…`` / ``4419b6…`` / ``44-19-…`` → ``4419b6…`` (what the inventory stores)."""
+    return mac.strip().lower().replace(":", "").replace("-", "")
 
 
 class _Stop(Exception):
@@ -94,6 +106,7 @@ class _Run:
         self.gb: Gb28181Plugin | None = None
         self.applying = False  # set before the first write: a later failure may leave changes
         self.opened: list[OnvifClient] = []
+        self.serial: str | None = None  # as read before any address change
 
     # ---- helpers ------------------------------------------------------------------------
     def _endpoint(self) -> VendorEndpoint:
@@ -174,7 +187,10 @@ class _Run:
             else:
                 raise AuthFailed(self.t.name, "vendor API login",
                                  f"none of {len(self._candidates())} credential sets accepted")
-            await self._rotate_vendor_admin()
+        ident = await self.act.identity() if self.t.expect_mac else None
+        if ident is not None:
+            self._confirm_identity(*ident, where=self.address)
+        await self._rotate_vendor_admin()
         if not self.b.onvif.separate_users:
             return
         if not await self.act.onvif_enabled():
@@ -191,6 +207,22 @@ class _Run:
                 await self.act.ensure_onvif_user(admin.username, admin.password, admin.level)
         if self.check and self.diff:
             raise _Stop("ONVIF is off or has no administrator yet: ONVIF settings unread")
+
+    def _confirm_identity(self, serial: str, mac: str, *, where: str) -> None:
+        """The box at ``where`` must be the inventory's (MAC) and, after a move, the same box
+        as before it (serial)."""
+        expect = self.t.expect_mac
+        if expect is None:
+            return
+        seen = {"mac": normal_mac(mac), "serial": serial}
+        if seen["mac"] != normal_mac(expect) or (self.serial is not None and serial != self.serial):
+            want = f"MAC {normal_mac(expect)}" + (f", serial {self.serial}" if self.serial else "")
+            raise WrongDevice(self.t.name, "identity",
+                              f"the device at {where} is MAC {seen['mac'] or '?'}, serial "
+                              f"{serial or '?'}, not this device ({want}); it is not recorded "
+                              f"as moved")
+        self.serial = self.serial or serial
+        self.evidence["identity"] = seen
 
     async def _rotate_vendor_admin(self) -> None:
         """The vendor API's own (web) administrator gets the vault password too: it is a
@@ -398,6 +430,11 @@ class _Run:
             client = self._client(self.login, host, port)
             try:
                 await client.open()
+                if self.t.expect_mac:  # whoever answers there must be the box that moved
+                    info = await client.get_device_information()
+                    nics = await client.get_network_interfaces()
+                    self._confirm_identity(info.serial, nics[0].mac if nics else "",
+                                           where=new_ip)
                 return client
             except DeviceUnreachable:
                 await client.close()
@@ -422,6 +459,10 @@ class _Run:
             info = await client.get_device_information()
             self.evidence["device"] = {"model": info.model, "serial": info.serial,
                                        "firmware": info.firmware}
+            if self.t.expect_mac:
+                nics = await client.get_network_interfaces()
+                self._confirm_identity(info.serial, nics[0].mac if nics else "",
+                                       where=self.address)
             current, tokens = await self.read(client)
             changes = diff_camera_state(current, self.d)
             self.diff.extend(changes)

@@ -96,6 +96,8 @@ class CameraInputs:
     channels: int | None = None  # encoders: one per inventory channel
     streams: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     timezone: str | None = None
+    mac: str = ""  # as the inventory plugin gives it (aa:bb:cc:dd:ee:ff)
+    staging: bool = False  # delivered on the vendor's default address (provision --staging)
 
     @classmethod
     def from_host_vars(cls, name: str, hv: Mapping[str, Any]) -> CameraInputs:
@@ -116,7 +118,8 @@ class CameraInputs:
             credentials=hv.get("safecity_credentials"),
             channels=len(channels) if isinstance(channels, list) and channels else None,
             streams=dict(hv.get("safecity_streams") or {}),
-            timezone=hv.get("safecity_timezone"))
+            timezone=hv.get("safecity_timezone"), mac=str(hv.get("safecity_mac") or ""),
+            staging=bool(hv.get("safecity_staging")))
 
 
 @dataclass(frozen=True)

@@ -202,6 +202,11 @@ class IsapiActivation:
                                 operation=f"update ONVIF user {username}")
         return True
 
+    async def identity(self) -> tuple[str, str] | None:
+        doc = await self.http.request("GET", "/ISAPI/System/deviceInfo",
+                                      operation="read device identity")
+        return _text(doc, "serialNumber"), _text(doc, "macAddress")
+
     async def rotate_admin_password(self, username: str, old_password: str,
                                     new_password: str) -> None:
         """``PUT /ISAPI/Security/users/<id>`` with ``loginPassword`` (the current password,

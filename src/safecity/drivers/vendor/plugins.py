@@ -96,6 +96,10 @@ class ActivationPlugin(Protocol):
     async def ensure_onvif_user(self, username: str, password: str, level: UserLevel, *,
                                 reset_password: bool = False) -> bool: ...
 
+    async def identity(self) -> tuple[str, str] | None:
+        """``(serial, mac)`` as the vendor API reports them; None where there is no API."""
+        ...
+
     async def rotate_admin_password(self, username: str, old_password: str,
                                     new_password: str) -> None:
         """Set the vendor API (web) account's password; the old one proves the change."""

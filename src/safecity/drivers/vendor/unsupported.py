@@ -53,6 +53,9 @@ class NoActivation:
                                 reset_password: bool = False) -> bool:
         self._refuse("ONVIF user")
 
+    async def identity(self) -> tuple[str, str] | None:
+        return None
+
     async def rotate_admin_password(self, username: str, old_password: str,
                                     new_password: str) -> None:
         self._refuse("vendor API admin password")
