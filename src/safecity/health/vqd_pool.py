@@ -16,7 +16,6 @@ from safecity.health.vqd import (
     UndecodableImage,
     VqdThresholds,
     analyse,
-    make_baseline,
 )
 
 _THUMB_HEAD = struct.Struct("!HH")
@@ -67,9 +66,9 @@ def analyse_batch(jobs: list[VqdJob], thresholds: VqdThresholds | None) -> list[
             continue
         o = VqdOutcome(job.device, [f"vqd_{f.value}" for f in res.faults],
                        {k: round(v, 4) for k, v in res.metrics.items()}, pack_thumbnail(res.thumbnail))
-        if baseline is None and res.ok:
+        if baseline is None and res.ok and res.as_baseline is not None:
             # First healthy sight of a camera: accept its view as the reference (re-baseline
             # with `safecity health run --rebaseline` after a planned move).
-            o.new_baseline = make_baseline(job.jpeg).to_bytes()
+            o.new_baseline = res.as_baseline.to_bytes()
         out.append(o)
     return out

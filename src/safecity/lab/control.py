@@ -19,10 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from safecity.errors import LabError
+from safecity.lab.media.snapshot_render import prerender
 from safecity.lab.session import LabPaths, prepare, topology_for
-from safecity.lab.worker import WorkerOptions
+from safecity.lab.worker import WorkerOptions, shard_of, write_scenes, write_shard
 
 DEVICES_PER_WORKER = 3000   # ~3 descriptors per device; the per-process limit here is 20,000
+# Above this many cameras the lab shares a pool of scenes (drawn once by `lab up`) instead of
+# drawing one per camera: 100k distinct scenes would cost the lab ~1,000 CPU-seconds.
+OWN_SCENES_UP_TO = 1000
+SHARED_SCENES = 32
 
 
 @dataclass
@@ -60,18 +65,31 @@ def running_pids(paths: LabPaths) -> list[int]:
 
 def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 180.0,
            http_port: int | None = None, rtsp_port: int | None = None, ssh_port: int | None = None,
-           address_offset: int = 0) -> LabUpResult:
+           address_offset: int = 0, scene_pool: int | None = None) -> LabUpResult:
+    """Start the lab's workers. ``scene_pool``: distinct snapshot scenes (0 = one per camera;
+    None = one per camera up to OWN_SCENES_UP_TO cameras, else SHARED_SCENES)."""
     t0 = time.monotonic()
     ctx = prepare(deployment_root)
     paths = ctx.paths
     if running_pids(paths):
         raise LabError(f"the lab of {ctx.deployment.root} is already up (safecity lab down first)")
     header = ctx.deployment.header
+    if scene_pool is None:
+        scene_pool = 0 if len(ctx.deployment.devices) <= OWN_SCENES_UP_TO else SHARED_SCENES
     opts = WorkerOptions(state=state, http_port=http_port or header.http_port,
-                         rtsp_port=rtsp_port or header.rtsp_port, ssh_port=ssh_port or header.ssh_port)
+                         rtsp_port=rtsp_port or header.rtsp_port, ssh_port=ssh_port or header.ssh_port,
+                         scene_pool=scene_pool)
     topo = topology_for(ctx, opts.lab_options(), address_offset)
     opts.shards = max(1, math.ceil(len(topo.onvif) / DEVICES_PER_WORKER))
     opts.save(paths.root / "options.json")
+    for shard in range(opts.shards):
+        write_shard(paths, shard, shard_of(topo, shard, opts.shards))
+    paths.scenes.unlink(missing_ok=True)
+    if scene_pool:
+        width, height = opts.lab_options().snapshot_size
+        write_scenes(paths, prerender(range(scene_pool), width, height))
+    devices = len(topo.devices)
+    del topo
     procs: list[subprocess.Popen[bytes]] = []
     for shard in range(opts.shards):
         paths.worker_ready(shard).unlink(missing_ok=True)
@@ -94,7 +112,7 @@ def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 18
     except BaseException:
         lab_down(ctx.deployment.root)
         raise
-    return LabUpResult(len(topo.devices), opts.shards, time.monotonic() - t0, paths)
+    return LabUpResult(devices, opts.shards, time.monotonic() - t0, paths)
 
 
 def _request(sock_path: Path, req: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
@@ -184,6 +202,7 @@ def lab_down(deployment_root: Path, timeout: float = 15.0) -> int:
             os.waitpid(pid, os.WNOHANG)
         pid_file.unlink(missing_ok=True)
     for leftover in list(paths.root.glob("worker-*.sock")) + list(paths.root.glob("worker-*.ready")) \
+            + list(paths.root.glob("shard-*.pickle")) + list(paths.root.glob("scenes.pickle")) \
             if paths.root.exists() else []:
         leftover.unlink(missing_ok=True)
     return stopped

@@ -54,6 +54,13 @@ class LabPaths:
     def worker_ready(self, shard: int) -> Path:
         return self.root / f"worker-{shard}.ready"
 
+    def shard_topology(self, shard: int) -> Path:
+        return self.root / f"shard-{shard}.pickle"
+
+    @property
+    def scenes(self) -> Path:
+        return self.root / "scenes.pickle"
+
     def worker_log(self, shard: int) -> Path:
         return self.root / f"worker-{shard}.log"
 

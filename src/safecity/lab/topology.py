@@ -51,13 +51,18 @@ class LabOptions:
     sip_port: int = 5060
     rpc_port: int = 5080
     snapshot_size: tuple[int, int] = (640, 360)
+    # Distinct scenes the cameras' snapshots are drawn from; 0 = one per camera. Drawing a
+    # scene costs ~10 ms, so large labs share a pool (each camera keeps its own faults, frame
+    # counter and baseline; only the picture's content repeats).
+    scene_pool: int = 0
 
 
 class LabSnapshot:
     """The snapshot provider a simulated device serves: one image source per channel."""
 
-    def __init__(self, seed: int, size: tuple[int, int], channels: int) -> None:
-        self.sources = [SnapshotSource(seed + ch, *size) for ch in range(max(1, channels))]
+    def __init__(self, seed: int, size: tuple[int, int], channels: int, scene_pool: int = 0) -> None:
+        self.sources = [SnapshotSource(scene_seed(seed + ch, scene_pool), *size)
+                        for ch in range(max(1, channels))]
 
     def __call__(self, channel: int) -> bytes:
         idx = min(max(channel - 1, 0), len(self.sources) - 1)
@@ -107,6 +112,11 @@ def credential_names(deployment: Deployment) -> set[str]:
 
 def _seed(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big")
+
+
+def scene_seed(seed: int, scene_pool: int) -> int:
+    """The scene a camera channel shows: its own, or one of ``scene_pool`` shared ones."""
+    return seed % scene_pool if scene_pool > 0 else seed
 
 
 def _serial(name: str, model: str) -> str:
@@ -180,7 +190,7 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         net = ipaddress.IPv4Network(d.site.site.camera_subnet)
         gateway = d.site.site.camera_gateway if d.site.site.camera_gateway != ALLOCATE else str(net.network_address + 1)
         channels = len(d.device.channels) if isinstance(d.device, Encoder) else profile.channels or 1
-        snap = LabSnapshot(_seed(d.name), options.snapshot_size, channels)
+        snap = LabSnapshot(_seed(d.name), options.snapshot_size, channels, options.scene_pool)
         topo.snapshots[d.name] = snap
         factory = profile.behaviour.factory
         admin = factory.default_username

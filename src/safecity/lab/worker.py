@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import pickle
 import signal
 import sys
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ from typing import Any
 from safecity.errors import LabError
 from safecity.lab.alarm import AlarmLab
 from safecity.lab.media.rtsp_lab import RtspLab
-from safecity.lab.media.snapshot_render import SNAPSHOT_FAULTS
+from safecity.lab.media.snapshot_render import SNAPSHOT_FAULTS, preload
 from safecity.lab.onvif.lab import OnvifLab
 from safecity.lab.session import LabPaths, prepare, topology_for
 from safecity.lab.sip.registrar import LabRegistrar
@@ -42,10 +43,12 @@ class WorkerOptions:
     http_port: int = 80
     rtsp_port: int = 554
     ssh_port: int = 22
+    scene_pool: int = 0
 
     def lab_options(self) -> LabOptions:
         return LabOptions(state=self.state, http_port=self.http_port,  # type: ignore[arg-type]
-                          rtsp_port=self.rtsp_port, ssh_port=self.ssh_port)
+                          rtsp_port=self.rtsp_port, ssh_port=self.ssh_port,
+                          scene_pool=self.scene_pool)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)) + "\n", encoding="utf-8")
@@ -230,12 +233,40 @@ class Worker:
             writer.close()
 
 
-async def run_worker(deployment_root: Path, shard: int) -> None:
+def write_shard(paths: LabPaths, shard: int, topo: LabTopology) -> None:
+    """``lab up`` builds the topology once and hands each worker its shard: loading and
+    validating a 100k-device inventory costs ~18 s, too much to repeat in 30+ workers."""
+    path = paths.shard_topology(shard)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as fh:
+        pickle.dump(topo, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+
+
+def write_scenes(paths: LabPaths, frames: dict[tuple[int, int, int, str | None, int], bytes]) -> None:
+    with open(paths.scenes, "wb", opener=lambda p, f: os.open(p, f, 0o600)) as fh:
+        pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _load_shard(deployment_root: Path, shard: int) -> tuple[LabTopology, LabPaths]:
+    paths = LabPaths.of(deployment_root)
+    opts = WorkerOptions.load(paths.root / "options.json")
+    # The pickles are written by `lab up` (this package), mode 0600, in the lab's own directory.
+    if paths.scenes.exists():
+        with open(paths.scenes, "rb") as fh:
+            preload(pickle.load(fh))
+    if paths.shard_topology(shard).exists():
+        with open(paths.shard_topology(shard), "rb") as fh:
+            topo: LabTopology = pickle.load(fh)
+        return topo, paths
     ctx = prepare(deployment_root)
-    opts = WorkerOptions.load(ctx.paths.root / "options.json")
-    topo = shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards)
-    worker = Worker(topo, ctx.paths, shard)
-    sock = ctx.paths.worker_socket(shard)
+    return shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards), ctx.paths
+
+
+async def run_worker(deployment_root: Path, shard: int) -> None:
+    topo, paths = _load_shard(deployment_root, shard)
+    worker = Worker(topo, paths, shard)
+    sock = paths.worker_socket(shard)
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()
     await worker.start()
@@ -243,14 +274,14 @@ async def run_worker(deployment_root: Path, shard: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stopped.set)
-    ctx.paths.worker_ready(shard).write_text(f"{len(topo.devices)}\n")
+    paths.worker_ready(shard).write_text(f"{len(topo.devices)}\n")
     log.info("worker %d serving %d devices", shard, len(topo.devices))
     try:
         await worker.stopped.wait()
     finally:
         server.close()
         await worker.close()
-        for p in (sock, ctx.paths.worker_ready(shard), ctx.paths.worker_pid(shard)):
+        for p in (sock, paths.worker_ready(shard), paths.worker_pid(shard)):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 

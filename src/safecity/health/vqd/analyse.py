@@ -97,6 +97,9 @@ class VqdResult:
     source_size: tuple[int, int]
     analysed_size: tuple[int, int]
     suppressed: list[VqdFault] = field(default_factory=list)  # detected but outranked
+    # This snapshot as a reference view, ready to store if the camera has no baseline yet
+    # (computed from the same decode: a second decode would cost more than the analysis).
+    as_baseline: Baseline | None = None
 
     @property
     def ok(self) -> bool:
@@ -121,7 +124,10 @@ def _prepare(jpeg: bytes) -> _Frame:
 
 def make_baseline(jpeg: bytes) -> Baseline:
     """Record a known-good snapshot as the camera's reference view."""
-    frame = _prepare(jpeg)
+    return _baseline_of(_prepare(jpeg))
+
+
+def _baseline_of(frame: _Frame) -> Baseline:
     grid = np.clip(np.rint(frame.blocks), 0, 255).astype(np.uint8)
     return Baseline(Thumbnail.of(frame.thumb), grid.tobytes())
 
@@ -184,7 +190,7 @@ def analyse(jpeg: bytes, previous: Thumbnail | None = None, baseline: Baseline |
     return VqdResult(faults=faults, metrics=metrics, thumbnail=Thumbnail.of(frame.thumb),
                      source_size=frame.source_size,
                      analysed_size=(int(frame.ycc.shape[1]), int(frame.ycc.shape[0])),
-                     suppressed=suppressed)
+                     suppressed=suppressed, as_baseline=_baseline_of(frame))
 
 
 _EXPOSURE = {VqdFault.TOO_DARK, VqdFault.TOO_BRIGHT, VqdFault.LOW_CONTRAST}

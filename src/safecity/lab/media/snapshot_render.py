@@ -60,6 +60,21 @@ def render_snapshot(seed: int, width: int, height: int, fault: str | None, frame
     return data
 
 
+def prerender(seeds: range, width: int, height: int) -> dict[tuple[int, int, int, str | None, int], bytes]:
+    """Every fault-free frame of the given scenes: what a large lab's workers preload, so the
+    scenes are drawn once per lab instead of once per worker process."""
+    return {(seed, width, height, None, pos): render_snapshot(seed, width, height, None, pos)
+            for seed in seeds for pos in range(FRAME_CYCLE)}
+
+
+def preload(frames: dict[tuple[int, int, int, str | None, int], bytes]) -> None:
+    """Seed the JPEG cache with ``prerender``'s output (the cache grows to hold all of it)."""
+    needed = sum(len(v) for v in frames.values())
+    _jpeg_cache.budget = max(_jpeg_cache.budget, needed + _JPEG_CACHE_BYTES // 2)
+    for key, data in frames.items():
+        _jpeg_cache.put(key, data, len(data))
+
+
 K = TypeVar("K")
 V = TypeVar("V")
 
