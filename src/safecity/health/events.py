@@ -4,6 +4,13 @@ Events (vocabulary after Zabbix's camera triggers, DOMAIN.md §6): a fault that 
 that recovered, a serial number that changed (device replaced), firmware that changed, a reboot
 (uptime shorter than the time since the last sweep, when a probe could read uptime), devices that
 appeared in or vanished from the inventory. With no previous night every fault is new.
+
+Rebooted: a device rebooted since the previous sweep if its uptime now is shorter than the time
+since that sweep, or shorter than the uptime it reported then (uptime fell). Uptimes printed in
+minutes (a switch's ``display version``) are compared by their upper bound (``uptime_resolution_s``
+in the metrics), so a reading of "0 minutes" is never taken for a reboot a few seconds later.
+Which devices report uptime: switches (from the same CLI session as the uplink check); cameras
+do not yet — ONVIF has no uptime, see docs/healthcheck.md.
 """
 
 from __future__ import annotations
@@ -13,6 +20,14 @@ from safecity.health.models import DeviceResult, Event, Night
 
 def _event(kind: str, r: DeviceResult, **kw: str | None) -> Event:
     return Event(kind, r.name, r.site, r.region_code, **kw)  # type: ignore[arg-type]
+
+
+def rebooted(prev: DeviceResult, cur: DeviceResult, elapsed: float | None) -> bool:
+    if cur.uptime_s is None:
+        return False
+    upper = cur.uptime_s + cur.metrics.get("uptime_resolution_s", 0.0)
+    fell = prev.uptime_s is not None and upper < prev.uptime_s
+    return fell or (elapsed is not None and upper < elapsed)
 
 
 def compare_nights(previous: Night | None, current: Night) -> list[Event]:
@@ -35,8 +50,9 @@ def compare_nights(previous: Night | None, current: Night) -> list[Event]:
             events.append(_event("serial_changed", cur, before=prev.serial, after=cur.serial))
         if prev.firmware and cur.firmware and prev.firmware != cur.firmware:
             events.append(_event("firmware_changed", cur, before=prev.firmware, after=cur.firmware))
-        if cur.uptime_s is not None and elapsed is not None and cur.uptime_s < elapsed:
-            events.append(_event("rebooted", cur, before=f"{prev.uptime_s}", after=f"{cur.uptime_s:.0f}"))
+        if rebooted(prev, cur, elapsed):
+            events.append(_event("rebooted", cur, before=None if prev.uptime_s is None else f"{prev.uptime_s:.0f}",
+                                 after=f"{cur.uptime_s:.0f}"))
     current_names = {r.name for r in current.results}
     for name, prev in sorted(before.items()):
         if name not in current_names and previous is not None and prev.status != "skipped" \

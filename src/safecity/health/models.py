@@ -4,7 +4,8 @@ KPI, event and report module reads. Plain dataclasses: they cross process and st
 Fault codes are short stable strings (the maintenance crew's vocabulary and the events' keys):
 ``unreachable``, ``onvif_failed``, ``auth_failed``, ``clock_skew``, ``rtsp_failed``, ``snapshot_failed``,
 ``not_registered``, ``keepalive_lost``, ``default_credentials`` (a security finding),
-``platform_unreachable``, ``switch_unreachable``, and ``vqd_<code>`` for each video-quality fault
+``platform_unreachable``, ``switch_unreachable``, ``uplink_down`` (the evidence names the ports),
+``cli_failed`` (switch login or show command failed; ``auth_failed`` when refused), and ``vqd_<code>`` for each video-quality fault
 (``vqd_signal_loss``, ``vqd_blur``, …).
 """
 
@@ -31,6 +32,8 @@ FAULT_LABELS: dict[str, str] = {
     "default_credentials": "factory default credentials still work (security)",
     "platform_unreachable": "platform JSON-RPC does not answer",
     "switch_unreachable": "switch management unreachable",
+    "uplink_down": "switch uplink port down",
+    "cli_failed": "switch reachable, but its CLI session failed",
 }
 
 

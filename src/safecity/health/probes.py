@@ -12,12 +12,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from safecity.drivers.cli.interfaces import (
+    InterfaceState,
+    Uptime,
+    parse_interface_status,
+    parse_uptime,
+)
 from safecity.drivers.reachability import tcp_reachable
 from safecity.drivers.sip.kamailio import list_registrations
 from safecity.drivers.sip.models import PlatformRegistration
-from safecity.errors import DeviceError, SafecityError
+from safecity.errors import AuthFailed, DeviceError, DeviceRejected, SafecityError
 from safecity.health.http_wire import HttpConnection, HttpError, digest_authorization
 from safecity.health.models import DeviceResult
 from safecity.health.onvif_wire import NotAuthorized, SoapError, clock_offset, device_information
@@ -33,6 +41,9 @@ class ProbeOptions:
     rtsp: bool = True
     default_credentials: bool = True
     snapshot: bool = True
+    switch_cli: bool = True          # log in to switches for uplink state and uptime
+    switch_sessions: int = 16        # SSH sessions in flight at once (paramiko is CPU-heavy)
+    switch_timeout: float = 10.0
 
 
 @dataclass
@@ -140,12 +151,90 @@ async def fetch_snapshot(conn: HttpConnection, path: str, username: str, passwor
 
 
 async def probe_switch(t: SwitchTarget, o: ProbeOptions) -> DeviceResult:
+    """TCP reachability of SSH; then, when the switch has uplinks in the inventory and a login,
+    one CLI session (``switch_cli_session``) for the uplinks' link state and the uptime."""
     r = DeviceResult(t.name, "switch", t.region_code, t.site)
     rtt = await tcp_reachable(t.host, t.ssh_port, o.connect_timeout)
     r.reachable, r.rtt_ms = rtt is not None, None if rtt is None else round(rtt * 1000, 2)
     if rtt is None:
         r.add_fault("switch_unreachable", f"{t.host}:{t.ssh_port}: no SSH answer")
+        return r
+    if o.switch_cli and t.uplinks and t.platform and t.username and t.password is not None:
+        await switch_cli_check(t, o, r)
     return r
+
+
+@dataclass(frozen=True)
+class SwitchCliReading:
+    interfaces: dict[str, InterfaceState]
+    uptime: Uptime | None
+
+
+def switch_cli_session(t: SwitchTarget, o: ProbeOptions) -> SwitchCliReading:
+    """One blocking SSH session: the brief interface table and the version output (2 commands)."""
+    # The CLI driver (netmiko, paramiko) is imported only by sweeps that log in to switches.
+    from safecity.drivers.cli.session import SwitchSession
+    from safecity.drivers.cli.session import SwitchTarget as CliTarget
+
+    if t.platform is None or t.username is None or t.password is None:
+        raise DeviceRejected(t.name, "login", "no platform or credentials in the inventory")
+    target = CliTarget(t.name, t.platform, t.host, t.username, t.password, port=t.ssh_port,
+                       timeout=o.switch_timeout)
+    with SwitchSession(target) as session:
+        spec = session.platform
+        if spec.interface_status is None:
+            raise DeviceRejected(t.name, "read interfaces",
+                                 f"platform {spec.platform} has no interface_status in its platform.yml")
+        interfaces = parse_interface_status(
+            session.show(spec.interface_status.command, "read interfaces"), spec)
+        uptime = parse_uptime(session.show(spec.version.command, "read version"), spec) \
+            if spec.version is not None else None
+    return SwitchCliReading(interfaces, uptime)
+
+
+_CLI_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_CLI_POOL: list[ThreadPoolExecutor] = []
+
+
+def _cli_gate(o: ProbeOptions) -> tuple[asyncio.Semaphore, ThreadPoolExecutor]:
+    # Bounded: at most ``switch_sessions`` SSH sessions per sweep (event loop), on threads of
+    # their own so blocking netmiko never starves the default executor the rest of the loop uses.
+    loop = asyncio.get_running_loop()
+    gate = _CLI_GATES.get(loop)
+    if gate is None:
+        gate = _CLI_GATES[loop] = asyncio.Semaphore(max(1, o.switch_sessions))
+    if not _CLI_POOL:
+        _CLI_POOL.append(ThreadPoolExecutor(max_workers=max(1, o.switch_sessions),
+                                            thread_name_prefix="switch-cli"))
+    return gate, _CLI_POOL[0]
+
+
+async def switch_cli_check(t: SwitchTarget, o: ProbeOptions, r: DeviceResult) -> None:
+    """Faults ``uplink_down`` (naming the ports), ``auth_failed``, ``cli_failed``; the uptime."""
+    gate, pool = _cli_gate(o)
+    async with gate:
+        try:
+            reading = await asyncio.get_running_loop().run_in_executor(pool, switch_cli_session, t, o)
+        except AuthFailed as e:
+            r.add_fault("auth_failed", f"{e.operation}: {e.reason}")
+            return
+        except SafecityError as e:
+            r.add_fault("cli_failed", str(e))
+            return
+    down = []
+    for port in t.uplinks:
+        state = reading.interfaces.get(port)
+        if state is None:
+            down.append(f"{port} (not in the interface table)")
+        elif not state.up:
+            down.append(f"{port} ({state.state})")
+    r.metrics["uplinks"] = float(len(t.uplinks))
+    r.metrics["uplinks_up"] = float(len(t.uplinks) - len(down))
+    if down:
+        r.add_fault("uplink_down", "uplink down: " + ", ".join(down))
+    if reading.uptime is not None:
+        r.uptime_s = float(reading.uptime.seconds)
+        r.metrics["uptime_resolution_s"] = float(reading.uptime.resolution)
 
 
 @dataclass

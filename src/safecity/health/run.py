@@ -44,6 +44,7 @@ class RunConfig:
     lab: bool = False                           # use the running lab's addresses, ports and vault
     vault: Path | None = None
     vault_password_file: Path | None = None
+    secrets: Secrets | None = None              # given directly (the Ansible module); else the vault
     regions: list[str] | None = None            # shard: only these regions (and below)
     exclude_regions: list[str] | None = None    # ... but not these (and below): the province's own shard
     write_history: bool = True                  # False: sweep and report, store nothing (check mode)
@@ -62,6 +63,8 @@ class RunResult:
 
 
 def _secrets(cfg: RunConfig) -> Secrets:
+    if cfg.secrets is not None:
+        return cfg.secrets
     if cfg.vault and cfg.vault_password_file:
         return read_vault(cfg.vault, cfg.vault_password_file)
     if cfg.lab:

@@ -21,6 +21,7 @@ from safecity.vault import SecretMissing, Secrets
 
 DEFAULT_RPC_PORT = 5080       # Kamailio jsonrpcs over xhttp, and the lab registrar
 ONVIF_KINDS = frozenset({"ipc", "encoder", "nvr"})
+SWITCH_USERNAME = "admin"     # switches are staged over the console with this account (the lab's too)
 
 
 class InventoryScopeError(SafecityError):
@@ -68,6 +69,10 @@ class SwitchTarget:
     region_code: str
     site: str | None
     ssh_port: int
+    platform: str | None = None                 # device_templates/switches/<platform>
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)   # None: reachability only
+    uplinks: tuple[str, ...] = ()               # the inventory's uplink ports (full names)
 
 
 @dataclass
@@ -174,7 +179,14 @@ def _add_host(out: SweepPlan, h: HostRecord, catalog: ProfileCatalog, secrets: S
         out.skipped.append(SkippedTarget(h.name, kind, region, site, f"status {v.get('safecity_status')}"))
         return
     if kind == "switch":
-        out.switches.append(SwitchTarget(h.name, str(v["ansible_host"]), region, site, ports.ssh))
+        try:
+            switch_password: str | None = secrets.get(str(v["safecity_credentials"]))
+        except SecretMissing:
+            switch_password = None      # reachability is still checked; uplinks need a login
+        out.switches.append(SwitchTarget(
+            h.name, str(v["ansible_host"]), region, site, ports.ssh, platform=v.get("safecity_platform"),
+            username=SWITCH_USERNAME, password=switch_password,
+            uplinks=tuple(str(u["port"]) for u in v.get("safecity_uplinks") or ())))
         return
     profile = catalog.device(str(v["safecity_model"]))
     behaviour = profile.behaviour if profile else None

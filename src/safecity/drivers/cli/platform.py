@@ -74,6 +74,29 @@ class MacTableSettings(_Strict):
         return value
 
 
+class InterfaceStatusSettings(_Strict):
+    """How the brief interface table reads: one row per interface, its operational state."""
+
+    command: str
+    row: str  # named groups: interface, state
+    up: tuple[str, ...]  # state values that mean the link is up (anything else is down)
+
+    @field_validator("row")
+    @classmethod
+    def _groups(cls, value: str) -> str:
+        missing = {"interface", "state"} - set(re.compile(value).groupindex)
+        if missing:
+            raise ValueError(f"interface_status.row lacks named groups {sorted(missing)}")
+        return value
+
+
+class VersionSettings(_Strict):
+    """Where the version output says how long the switch has been up."""
+
+    command: str
+    uptime: str  # named groups, each optional: weeks, days, hours, minutes, seconds
+
+
 class ScopeSettings(_Strict):
     lines: tuple[str, ...] = ()
     merge_blocks: tuple[str, ...] = ()
@@ -96,6 +119,8 @@ class PlatformSpec(_Strict):
     mac_notation: MacNotation
     mac_table: MacTableSettings
     interface_abbreviations: dict[str, str] = Field(default_factory=dict)
+    interface_status: InterfaceStatusSettings | None = None
+    version: VersionSettings | None = None
     scope: ScopeSettings = ScopeSettings()
     push_window: int = Field(default=16, ge=1, le=256)  # config lines in flight during a push
     source: str = ""  # the file it came from (filled in by load_platform)
@@ -107,6 +132,10 @@ class PlatformSpec(_Strict):
                     *self.scope.lines, *self.scope.merge_blocks, *self.scope.replace_blocks,
                     *(p for rule in self.hier_config.idempotent for p in rule)]
         patterns.append(self.netmiko.config_terminator)
+        if self.interface_status is not None:
+            patterns.append(self.interface_status.row)
+        if self.version is not None:
+            patterns.append(self.version.uptime)
         if self.netmiko.config_check_pattern:
             patterns.append(self.netmiko.config_check_pattern)
         for pattern in patterns:

@@ -108,6 +108,12 @@ class SwitchDevice:
     def saved_text(self) -> str:
         return render_vendor(self.saved, self.dialect.render, self.block_keywords)
 
+    def reboot(self) -> None:
+        """Come back up with the saved configuration; uptime starts from zero."""
+        self.running = self.saved.copy()
+        self.booted_at = time.time()
+        self.persist()
+
     def save(self) -> None:
         self.saved = self.running.copy()
         self.persist()
@@ -153,6 +159,8 @@ class SwitchDevice:
             return "admin_down"
         if not self.is_physical(name):
             return "up"
+        if name in self.faults.links_down:
+            return "down"
         cabled = any(e.interface == name for e in self.spec.mac_table)
         uplink = any(p.name == name and p.role == "uplink" for p in self.spec.ports)
         return "up" if cabled or uplink else "down"

@@ -6,7 +6,11 @@ from dataclasses import asdict, dataclass
 
 from safecity.errors import LabError
 
-FAULT_NAMES = ("offline", "slow", "drop", "wrong_credentials", "reject", "legacy_ssh")
+FAULT_NAMES = ("offline", "slow", "drop", "wrong_credentials", "reject", "legacy_ssh", "link_down")
+# One-shot actions rather than lasting faults (``SwitchLab.set_fault`` performs them):
+# ``reboot`` (sessions cut, running config back to saved, uptime from zero) and
+# ``uptime <seconds>`` (the switch reports it has been up that long: history for reboot checks).
+ACTIONS = ("reboot", "uptime")
 
 
 @dataclass
@@ -17,6 +21,7 @@ class Faults:
     wrong_credentials: bool = False  # the password was changed on the device
     reject: str | None = None  # config lines containing this substring are refused
     legacy_ssh: bool = False  # only SHA-1 key exchange and ssh-rsa host keys
+    links_down: tuple[str, ...] = ()  # ports whose link is down (cable pulled, fibre cut)
 
     def set(self, switch: str, fault: str, value: str | None) -> None:
         """Apply one fault; the message names the switch and the bad value."""
@@ -37,12 +42,17 @@ class Faults:
             if value is None or not value.isdigit() or int(value) < 1:
                 raise bad(f"value must be a command count >= 1, got {value!r}")
             self.drop_after = int(value)
+        elif fault == "link_down":
+            if not value:
+                raise bad("value must be the port whose link goes down")
+            if value not in self.links_down:
+                self.links_down = (*self.links_down, value)
         elif fault == "reject":
             if not value:
                 raise bad("value must be the substring to reject")
             self.reject = value
         else:
-            raise bad(f"unknown fault (known: {', '.join(FAULT_NAMES)})")
+            raise bad(f"unknown fault (known: {', '.join(FAULT_NAMES + ACTIONS)})")
 
     def active(self) -> dict[str, object]:
         """The faults that differ from a healthy switch, for ``status()``."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import asyncssh
 from safecity.errors import LabError
 from safecity.lab.switch.device import SwitchDevice
 from safecity.lab.switch.dialect import load_dialect
-from safecity.lab.switch.faults import Faults
+from safecity.lab.switch.faults import ACTIONS, Faults
 from safecity.lab.switch.host_keys import load_host_keys
 from safecity.lab.switch.spec import PLATFORMS, SwitchSpec
 from safecity.lab.switch.ssh_server import SwitchEndpoint, build_options
@@ -114,6 +115,14 @@ class SwitchLab:
     def set_fault(self, switch: str, fault: str, value: str | None = None) -> None:
         device = self._device(switch)
         endpoint = self._endpoints[switch]
+        if fault in ACTIONS:
+            self._act(device, endpoint, fault, value)
+            return
+        if fault == "link_down":
+            port = device.normalize_interface(value or "")
+            if port is None or not device.is_physical(port):
+                raise LabError(f"{switch}: set_fault link_down: no port {value!r} on this switch")
+            value = port
         was_legacy = device.faults.legacy_ssh
         device.faults.set(switch, fault, value)
         if fault == "offline":
@@ -121,6 +130,21 @@ class SwitchLab:
             endpoint.cut_sessions()
         elif fault == "legacy_ssh" and not was_legacy and not device.faults.offline:
             endpoint.reopen()
+
+    @staticmethod
+    def _act(device: SwitchDevice, endpoint: SwitchEndpoint, action: str, value: str | None) -> None:
+        if action == "reboot":
+            endpoint.cut_sessions()
+            device.reboot()
+            return
+        try:
+            seconds = float(value or "")
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 10 * 365 * 86400:
+            raise LabError(f"{device.name}: set_fault uptime: value must be seconds (0..10 years), "
+                           f"got {value!r}")
+        device.booted_at = time.time() - seconds
 
     def clear_faults(self, switch: str) -> None:
         device = self._device(switch)
