@@ -403,6 +403,46 @@ def health_merge_cmd(files: Annotated[list[Path], typer.Argument(help="the shard
                f"{len(r.report.events)} events; reports: {', '.join(str(f) for f in r.files)}")
 
 
+@health_app.command("stats")
+def health_stats_cmd(deployment: DeploymentArg = None,
+                     period_from: Annotated[str, typer.Option("--from", help="first night of the period (YYYY-MM-DD)")] = "",
+                     period_to: Annotated[str, typer.Option("--to", help="last night of the period (YYYY-MM-DD)")] = "",
+                     out: Annotated[Path, typer.Option("--out", help="report directory")] = Path("health-reports"),
+                     history: Annotated[Optional[str], typer.Option(help="sqlite:///path (default <deployment>/.health/history.db)")] = None,
+                     scope: Annotated[str, typer.Option(help="history scope: all (whole sweep or merge) or a shard")] = "all",
+                     enrollment_target: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.40,
+                     key_place_target: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.90) -> None:
+    """The bimonthly statistics report: devices per region, enrollment and key-place installation
+    rates against targets, online and intact rates over the period (HTML + JSON)."""
+    from safecity.health.run import default_history_url, open_history_for
+    from safecity.health.statistics import StatisticsError, compute_statistics, write_statistics
+    from safecity.inventory import load_valid_deployment
+
+    if not period_from or not period_to:
+        raise StatisticsError("give the period: --from YYYY-MM-DD --to YYYY-MM-DD")
+    root = deployment or default_deployment()
+    dep, _ = load_valid_deployment(root)
+    store = open_history_for(history or default_history_url(root), write=False)
+    try:
+        report = compute_statistics(dep, store, period_from, period_to, scope=scope,
+                                    enrollment_target=enrollment_target, key_place_target=key_place_target)
+    finally:
+        if store is not None:
+            store.close()
+    top = report.regions[0] if report.regions else None
+    if top is not None:
+        typer.echo(f"{top.name}: {top.devices['ipc']} IP cameras, {top.video_channels} video channels, "
+                   f"{top.alarm_points} alarm points; enrollment {_pct(top.enrollment_rate)}, key places "
+                   f"{_pct(top.key_place_total.rate)}, online {_pct(top.online_rate)}, intact {_pct(top.intact_rate)} "
+                   f"over {len(report.nights)} night(s)")
+    for f in write_statistics(report, out):
+        typer.echo(str(f))
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f} %"
+
+
 @health_app.command("report")
 def health_report_cmd(deployment: DeploymentArg = None, night: Annotated[Optional[str], typer.Option()] = None,
                       out: Annotated[Path, typer.Option("--out")] = Path("health-reports"),
