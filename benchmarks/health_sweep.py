@@ -74,12 +74,16 @@ def lab_rows(root: Path) -> list[dict[str, object]]:
 
 def wait_registered(root: Path, timeout: float = 900.0) -> float:
     """Devices register over SIP after lab up; a sweep before that would report not_registered."""
+    from safecity.lab.control import lab_summary
+
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
-        cams = [r for r in lab_rows(root) if r["kind"] in ("ipc", "encoder", "nvr")]
-        if all(r.get("gb28181") == "registered" for r in cams):
+        states = lab_summary(root)["gb28181"]
+        waiting = sum(n for s, n in states.items() if s != "registered")
+        if not waiting:
             break
-        time.sleep(2)
+        print(f"  registrations: {states}", flush=True)
+        time.sleep(5)
     return time.perf_counter() - t0
 
 

@@ -146,6 +146,17 @@ def lab_status(deployment_root: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def lab_summary(deployment_root: Path) -> dict[str, dict[str, int]]:
+    """Devices per kind and ONVIF devices per GB/T 28181 agent state, over all workers."""
+    total: dict[str, dict[str, int]] = {"kinds": {}, "gb28181": {}}
+    for sock in _sockets(LabPaths.of(deployment_root)):
+        reply = _request(sock, {"op": "summary"}, timeout=60)
+        for part in ("kinds", "gb28181"):
+            for key, n in reply.get(part, {}).items():
+                total[part][key] = total[part].get(key, 0) + int(n)
+    return total
+
+
 def lab_fault(deployment_root: Path, device: str, fault: str | None, value: str | None = None) -> None:
     """Inject (or with ``fault=None`` clear) a fault on one device, wherever it is served."""
     paths = LabPaths.of(deployment_root)

@@ -3,7 +3,7 @@
 Large labs are split across worker processes because every simulated device holds its own
 listening sockets and one process may only open 20,000 files here. Worker 0 also serves the
 platform peers (SIP registrars) and the switches. Control is JSON lines over a Unix socket:
-``{"op": "status"}``, ``{"op": "fault", "device", "fault", "value"}``, ``{"op": "clear",
+``{"op": "status"}``, ``{"op": "summary"}`` (counts only), ``{"op": "fault", "device", "fault", "value"}``, ``{"op": "clear",
 "device"}``, ``{"op": "plug", "device", "plugged"}`` (a staging box on/off the staging port),
 ``{"op": "shutdown"}``.
 """
@@ -34,6 +34,8 @@ from safecity.lab.switch.lab import SwitchLab
 from safecity.lab.topology import LabOptions, LabTopology
 
 log = logging.getLogger("safecity.lab")
+# What the lab's registrars comfortably take when a whole lab powers on at once.
+REGISTRATIONS_PER_S = 1000
 
 
 @dataclass
@@ -74,16 +76,18 @@ def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
 
 
 class Worker:
-    def __init__(self, topo: LabTopology, paths: LabPaths, shard: int) -> None:
+    def __init__(self, topo: LabTopology, paths: LabPaths, shard: int, shards: int = 1) -> None:
         self.topo = topo
         self.paths = paths
         self.shard = shard
+        self.shards = shards
         self.onvif: OnvifLab | None = None
         self.switches: SwitchLab | None = None
         self.registrars: dict[str, LabRegistrar] = {}
         self.rtsp: RtspLab | None = None
         self.alarm: AlarmLab | None = None
         self._rtsp_seen: dict[str, tuple[str, str, str]] = {}
+        self._rtsp_revision: dict[str, int] = {}
         self._sync_task: asyncio.Task[None] | None = None
         self.stopped = asyncio.Event()
 
@@ -94,7 +98,8 @@ class Worker:
         if self.topo.switches:
             self.switches = await SwitchLab.start(self.topo.switches, state / "switches")
         if self.topo.onvif:
-            self.onvif = await OnvifLab.start(self.topo.onvif, state / "devices", self.topo.address_map.lab)
+            self.onvif = await OnvifLab.start(self.topo.onvif, state / "devices", self.topo.address_map.lab,
+                                              register_spread_s=self.register_spread_s())
             self.rtsp = await RtspLab.start(self.topo.rtsp)
             await self.sync_rtsp()
             self._sync_task = asyncio.get_running_loop().create_task(self._sync_forever())
@@ -102,12 +107,21 @@ class Worker:
             self.alarm = await AlarmLab.start(self.topo.alarm, state / "alarm_hosts",
                                               self.topo.address_map.lab)
 
+    def register_spread_s(self) -> float:
+        """Spread the lab's first registrations over ~1 s per REGISTRATIONS_PER_S devices."""
+        lab_devices = len(self.topo.onvif) * self.shards
+        return lab_devices / REGISTRATIONS_PER_S if lab_devices > REGISTRATIONS_PER_S * 2 else 0.0
+
     async def sync_rtsp(self) -> None:
         """RTSP follows the device: its admin account (provisioning rotates it) and its address
-        (SetNetworkInterfaces moves it)."""
+        (SetNetworkInterfaces moves it). Only devices whose state changed since the last pass
+        are looked at: a 3,000-device worker polls twice a second."""
         if self.onvif is None or self.rtsp is None:
             return
         for name, dev in self.onvif.devices.items():
+            if self._rtsp_revision.get(name) == dev.revision:
+                continue
+            self._rtsp_revision[name] = dev.revision
             admin = next((u for u in dev.state.users if u.level == "Administrator"), None)
             user, pw = (admin.username, admin.password) if admin else ("", "")
             host = dev.state.listen_host
@@ -117,7 +131,11 @@ class Worker:
             if seen is None or seen[:2] != (user, pw):
                 self.rtsp.update_endpoint(name, username=user, password=pw)
             if seen is not None and seen[2] != host:
-                await self.rtsp.move_endpoint(name, host)
+                try:
+                    await self.rtsp.move_endpoint(name, host)
+                except LabError:
+                    del self._rtsp_revision[name]  # try again on the next pass
+                    raise
             self._rtsp_seen[name] = (user, pw, host)
 
     async def _sync_forever(self) -> None:
@@ -177,6 +195,18 @@ class Worker:
         else:
             raise KeyError(device)
 
+    def summary(self) -> dict[str, Any]:
+        """Counts only (a 3,000-device status listing is ~1 MB of JSON): devices per kind and
+        ONVIF devices per GB/T 28181 agent state."""
+        kinds: dict[str, int] = {}
+        for dev in self.topo.devices.values():
+            kinds[dev.kind] = kinds.get(dev.kind, 0) + 1
+        gb: dict[str, int] = {}
+        for row in self.onvif.status() if self.onvif else []:
+            state = str(row.get("gb28181"))
+            gb[state] = gb.get(state, 0) + 1
+        return {"kinds": kinds, "gb28181": gb}
+
     def status(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         details: dict[str, dict[str, Any]] = {}
@@ -204,6 +234,8 @@ class Worker:
                 op = req.get("op")
                 if op == "status":
                     reply: dict[str, Any] = {"ok": True, "devices": self.status()}
+                elif op == "summary":
+                    reply = {"ok": True, **self.summary()}
                 elif op == "fault":
                     await self.fault(str(req["device"]), str(req["fault"]), req.get("value"))
                     reply = {"ok": True}
@@ -248,7 +280,7 @@ def write_scenes(paths: LabPaths, frames: dict[tuple[int, int, int, str | None, 
         pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _load_shard(deployment_root: Path, shard: int) -> tuple[LabTopology, LabPaths]:
+def _load_shard(deployment_root: Path, shard: int) -> tuple[LabTopology, LabPaths, int]:
     paths = LabPaths.of(deployment_root)
     opts = WorkerOptions.load(paths.root / "options.json")
     # The pickles are written by `lab up` (this package), mode 0600, in the lab's own directory.
@@ -258,14 +290,14 @@ def _load_shard(deployment_root: Path, shard: int) -> tuple[LabTopology, LabPath
     if paths.shard_topology(shard).exists():
         with open(paths.shard_topology(shard), "rb") as fh:
             topo: LabTopology = pickle.load(fh)
-        return topo, paths
+        return topo, paths, opts.shards
     ctx = prepare(deployment_root)
-    return shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards), ctx.paths
+    return shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards), ctx.paths, opts.shards
 
 
 async def run_worker(deployment_root: Path, shard: int) -> None:
-    topo, paths = _load_shard(deployment_root, shard)
-    worker = Worker(topo, paths, shard)
+    topo, paths, shards = _load_shard(deployment_root, shard)
+    worker = Worker(topo, paths, shard, shards)
     sock = paths.worker_socket(shard)
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()

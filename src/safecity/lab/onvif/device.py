@@ -39,6 +39,7 @@ class SimDevice:
         "pending_network",
         "phase",
         "requests",
+        "revision",
         "spec",
         "state",
     )
@@ -54,6 +55,7 @@ class SimDevice:
         # Set by SetNetworkInterfaces when the profile needs a reboot to apply it.
         self.pending_network = False
         self.boot_time = time.time()
+        self.revision = 0  # bumped by every persisted change (the worker's RTSP sync reads it)
 
     # ---- identity / behaviour --------------------------------------------------------------
     @property
@@ -114,3 +116,4 @@ class SimDevice:
 
     def persist(self) -> None:
         save_state(self.path, self.state)
+        self.revision += 1

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import random
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import asdict
@@ -59,12 +60,19 @@ class OnvifLab:
         self._locks: dict[str, asyncio.Lock] = {}
         self._runner: web.AppRunner | None = None
         self._gb = GbAgents(address_map)
+        self._register_spread_s = 0.0
 
     # ---- lifecycle ----------------------------------------------------------------------------
     @classmethod
     async def start(cls, specs: Sequence[OnvifDeviceSpec], state_dir: Path,
-                    address_map: AddressMap | None = None) -> OnvifLab:
+                    address_map: AddressMap | None = None,
+                    register_spread_s: float = 0.0) -> OnvifLab:
+        """``register_spread_s``: devices powered on together do not all register in the same
+        second; each device's first GB/T 28181 registration starts at a random moment within
+        this window (a big lab would otherwise flood its registrars and wait out the 60 s
+        retry)."""
         lab = cls(Path(state_dir), address_map or loopback_identity)
+        lab._register_spread_s = register_spread_s
         lab.state_dir.mkdir(parents=True, exist_ok=True)
         names = [s.name for s in specs]
         if len(set(names)) != len(names):
@@ -86,6 +94,7 @@ class OnvifLab:
             devs = [d for d in lab.devices.values() if d.phase != "unplugged"]
             for i in range(0, len(devs), _START_BATCH):
                 await asyncio.gather(*(lab._bring_up(d) for d in devs[i:i + _START_BATCH]))
+            lab._register_spread_s = 0.0  # later bring-ups (reboots, moves) register at once
         except BaseException:
             await lab.close()
             raise
@@ -156,7 +165,15 @@ class OnvifLab:
             log.warning("%s: WS-Discovery responder not started: %s", dev.name, e)
         dev.phase = "up"
         dev.boot_time = time.time()
-        await self._gb.sync(dev)
+        if self._register_spread_s > 0:
+            self._spawn(self._gb_sync_later(dev, random.uniform(0, self._register_spread_s)))
+        else:
+            await self._gb.sync(dev)
+
+    async def _gb_sync_later(self, dev: SimDevice, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if dev.phase == "up":
+            await self._gb.sync(dev)
 
     async def _bring_down(self, dev: SimDevice, phase: str) -> None:
         dev.phase = phase  # type: ignore[assignment]

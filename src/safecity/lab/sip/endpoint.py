@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -47,10 +48,22 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.local_addr: Addr = ("", 0)
 
     @classmethod
-    async def bind(cls, host: str, port: int, handler: RequestHandler) -> SipEndpoint:
+    async def bind(cls, host: str, port: int, handler: RequestHandler,
+                   receive_buffer: int | None = None) -> SipEndpoint:
+        """``receive_buffer``: SO_RCVBUF bytes, for a server many devices talk to at once (the
+        kernel caps it at net.core.rmem_max; a registrar behind the default 208 KB drops a
+        registration storm and every device waits out its 60 s retry)."""
         loop = asyncio.get_running_loop()
         endpoint = cls(handler)
-        await loop.create_datagram_endpoint(lambda: endpoint, local_addr=(host, port))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            if receive_buffer:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            sock.bind((host, port))
+        except OSError:
+            sock.close()
+            raise
+        await loop.create_datagram_endpoint(lambda: endpoint, sock=sock)
         return endpoint
 
     # asyncio.DatagramProtocol ------------------------------------------------------------

@@ -101,6 +101,9 @@ def gb_date(now: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
+RECEIVE_BUFFER = 8 << 20  # a platform takes registrations from a whole region at once
+
+
 class LabRegistrar:
     def __init__(self, spec: RegistrarSpec) -> None:
         self.spec = spec
@@ -121,7 +124,8 @@ class LabRegistrar:
     async def start(cls, spec: RegistrarSpec) -> LabRegistrar:
         registrar = cls(spec)
         try:
-            registrar._endpoint = await SipEndpoint.bind(spec.host, spec.port, registrar._handle)
+            registrar._endpoint = await SipEndpoint.bind(spec.host, spec.port, registrar._handle,
+                                                         receive_buffer=RECEIVE_BUFFER)
         except OSError as e:
             raise LabError(f"{spec.name}: cannot bind SIP {spec.host}:{spec.port}: {e}") from e
         if spec.rpc_port is not None:
