@@ -8,6 +8,7 @@ model key is ``<platform>/<model>`` (e.g. ``huawei_vrp/S5735-L24P4S-A``). Vendor
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -86,6 +87,37 @@ class PasswordPolicy(_Strict):
 Gb28181Api = Literal["isapi", "dahua_cgi", "alarm_http", "none"]
 
 
+class UptimeApi(_Strict):
+    """Where the nightly check reads a device's uptime (its "rebooted" events): one GET of
+    ``path`` on the vendor HTTP API, authenticated like the snapshot; the first group of
+    ``pattern`` (a regular expression searched in the first ``UPTIME_SCAN_BYTES`` of the answer)
+    is the seconds since boot. ONVIF itself has no uptime, so a vendor without one omits the key."""
+
+    path: str = Field(pattern=r"^/\S*$")
+    pattern: str
+
+    @model_validator(mode="after")
+    def _one_group(self) -> UptimeApi:
+        try:
+            groups = re.compile(self.pattern).groups
+        except re.error as e:
+            raise ValueError(f"uptime.pattern: {e}") from None
+        if groups != 1:
+            raise ValueError("uptime.pattern: needs exactly one group (the seconds)")
+        return self
+
+    def compiled(self) -> re.Pattern[bytes]:
+        return _compile_bytes(self.pattern)
+
+
+UPTIME_SCAN_BYTES = 4096
+
+
+@lru_cache(maxsize=64)
+def _compile_bytes(pattern: str) -> re.Pattern[bytes]:
+    return re.compile(pattern.encode())
+
+
 class VendorBehaviour(_Strict):
     """A vendor's behaviour. ``onvif``, ``rtsp`` and ``snapshot_path`` describe media devices
     (cameras, encoders, NVRs); a vendor file of devices without video (alarm hosts) omits them,
@@ -99,6 +131,7 @@ class VendorBehaviour(_Strict):
     rtsp_data: RtspPaths | None = Field(None, alias="rtsp")
     snapshot_path_data: str | None = Field(None, alias="snapshot_path")
     password_policy: PasswordPolicy = PasswordPolicy()
+    uptime: UptimeApi | None = None     # None: no known uptime API (no "rebooted" events)
 
     @model_validator(mode="after")
     def _media_all_or_nothing(self) -> VendorBehaviour:
@@ -231,7 +264,7 @@ def load_profiles(root: Path | None = None) -> ProfileCatalog:
             try:
                 raw = _read_yaml(path)
                 if not isinstance(raw, dict):
-                    raise ValueError("a profile must be a mapping")
+                    raise ValueError("a profile must be a mapping")  # noqa: TRY004 - a file problem, caught below
                 vendor = raw.get("vendor")
                 if isinstance(vendor, str) and vendor in vendors:
                     raw = {**raw, "behaviour": vendors[vendor]}
