@@ -8,7 +8,7 @@ Usage::
     lab = await OnvifLab.start(specs, state_dir, address_map=real_ip_to_loopback)
     lab.set_fault("cam1", "slow", "2")      # offline, slow, drop, wrong_credentials,
     lab.clear_faults("cam1")                # clock_skew, stuck_after_reboot, reject,
-    lab.device_state("cam1"); lab.status()  # network_change_lost
+    lab.device_state("cam1"); lab.status()  # network_change_lost; actions reboot, uptime <s>
     await lab.close()
 
 Vendor GB/T 28181 pages, chosen by the profile's ``behaviour.gb28181_api``: ``isapi``

@@ -1,10 +1,13 @@
-"""A Dahua-like ``/cgi-bin/configManager.cgi`` subset: the GB/T 28181 (``SIPServer``) page.
+"""A Dahua-like CGI subset: the GB/T 28181 (``SIPServer``) page of ``/cgi-bin/configManager.cgi``
+and the uptime of ``/cgi-bin/magicBox.cgi?action=getUpTime``.
 
 *Unverified* against real firmware: Dahua's public HTTP API shape (``action=getConfig&name=X``
 answers ``table.X.Key=value`` lines, ``action=setConfig&X.Key=value…`` answers ``OK``, errors
 answer ``Error`` plus a reason with HTTP 400) with the GB/T 28181 key names this project chose
 (the driver's ``drivers/vendor/dahua_cgi.py`` keeps its own copy: the lab shares no protocol
 code with it). Served only for profiles whose ``behaviour.gb28181_api`` is ``dahua_cgi``.
+``getUpTime`` exists on some Dahua firmware only and its answer shape is *unverified* too
+(reports show ``up=<seconds>``; the lab answers that).
 
 Handlers get an already-authenticated request (HTTP digest in the front) and return
 ``(status, text, after)``; the settings land in the same ``Gb28181Settings`` the ISAPI pages
@@ -14,7 +17,8 @@ edit, so the same GB/T 28181 user agent (``gb_bridge``) registers with them.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from safecity.lab.onvif.device import After, SimDevice
@@ -22,6 +26,7 @@ from safecity.lab.onvif.policy import valid_ipv4
 from safecity.lab.onvif.spec import Gb28181Settings
 
 PATH = "/cgi-bin/configManager.cgi"
+MAGIC_BOX = "/cgi-bin/magicBox.cgi"
 CONFIG = "SIPServer"
 TEXT_TYPE = "text/plain"
 _GB_ID = re.compile(r"^\d{20}$")
@@ -140,4 +145,17 @@ def set_config(dev: SimDevice, query: Mapping[str, str]) -> CgiReply:
     return 200, "OK\r\n", After("gb")
 
 
-ACTIONS = {"getConfig": get_config, "setConfig": set_config}
+def get_up_time(dev: SimDevice, query: Mapping[str, str]) -> CgiReply:
+    return 200, f"up={max(0, int(time.time() - dev.boot_time))}\r\n", None
+
+
+CgiAction = Callable[[SimDevice, Mapping[str, str]], CgiReply]
+# CGI path -> action -> handler: each page answers only its own actions.
+PAGES: dict[str, dict[str, CgiAction]] = {
+    PATH: {"getConfig": get_config, "setConfig": set_config},
+    MAGIC_BOX: {"getUpTime": get_up_time},
+}
+
+
+def action_for(path: str, action: str) -> CgiAction | None:
+    return PAGES.get(path, {}).get(action)

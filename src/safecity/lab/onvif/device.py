@@ -18,6 +18,10 @@ from safecity.lab.onvif.state import Account, DeviceState, save_state
 
 FAULTS = ("offline", "slow", "drop", "wrong_credentials", "clock_skew", "stuck_after_reboot",
           "reject", "network_change_lost")
+# One-shot actions rather than lasting faults (``OnvifLab.set_fault`` performs them), as the
+# switches have: ``reboot`` (as SystemReboot: offline for the reboot time, uptime from zero) and
+# ``uptime <seconds>`` (the device reports having been up that long: history for reboot checks).
+ACTIONS = ("reboot", "uptime")
 LEVEL_RANK = {"Anonymous": 0, "User": 1, "Operator": 2, "Administrator": 3}
 
 Phase = Literal["up", "down", "rebooting", "moving", "lost", "unplugged"]
@@ -54,7 +58,7 @@ class SimDevice:
         self.phase: Phase = "down"
         # Set by SetNetworkInterfaces when the profile needs a reboot to apply it.
         self.pending_network = False
-        self.boot_time = time.time()
+        self.boot_time = time.time()  # reset by a reboot only (not by offline/online or a move)
         self.revision = 0  # bumped by every persisted change (the worker's RTSP sync reads it)
 
     # ---- identity / behaviour --------------------------------------------------------------

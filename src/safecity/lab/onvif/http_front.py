@@ -102,7 +102,7 @@ class HttpFront:
         path = request.path
         if path in _SERVICES:
             return await self._soap(request, dev, path)
-        if path == dahua_cgi.PATH and dev.spec.profile.behaviour is not None \
+        if path in dahua_cgi.PAGES and dev.spec.profile.behaviour is not None \
                 and dev.spec.profile.behaviour.gb28181_api == "dahua_cgi":
             return await self._dahua_cgi(request, dev)
         if dev.spec.profile.behaviour is not None and (
@@ -268,7 +268,7 @@ class HttpFront:
         query = dict(request.query.items())
         if dahua_cgi.admin_only(query) and result.account.level != "Administrator":
             return reply(403, dahua_cgi.error_text("No Authority"))
-        action = dahua_cgi.ACTIONS.get(query.get("action", ""))
+        action = dahua_cgi.action_for(request.path, query.get("action", ""))
         if action is None:
             return reply(400, dahua_cgi.error_text("Bad Request!"))
         if dev.faults.get("reject") in (request.path, f"{query.get('action')} {request.path}"):

@@ -11,8 +11,10 @@ Handlers get an already-authenticated request (the HTTP layer does digest auth) 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from lxml import etree
@@ -128,6 +130,18 @@ def device_info(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
              + _e("videoInputNumber", dev.spec.channel_count)
              + _e("alarmInputNumber", p.alarm_inputs) + _e("alarmOutputNumber", p.alarm_outputs))
     return 200, _doc("DeviceInfo", inner), None
+
+
+def device_status(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
+    """``DeviceStatus``: the device clock and ``deviceUpTime`` (whole seconds since boot, what
+    the nightly check's reboot detection reads); CPU and memory as fixed lab values."""
+    clock = datetime.fromtimestamp(dev.now(), UTC).astimezone().isoformat(timespec="seconds")
+    inner = (_e("currentDeviceTime", clock)
+             + _e("deviceUpTime", max(0, int(time.time() - dev.boot_time)))
+             + "<CPUList><CPU>" + _e("cpuDescription", "lab") + _e("cpuUtilization", 5)
+             + "</CPU></CPUList><MemoryList><Memory>" + _e("memoryDescription", "lab")
+             + _e("memoryUsage", 64) + _e("memoryAvailable", 192) + "</Memory></MemoryList>")
+    return 200, _doc("DeviceStatus", inner), None
 
 
 def get_integrate(dev: SimDevice, url: str, body: bytes) -> IsapiReply:
@@ -363,6 +377,7 @@ ANONYMOUS: dict[tuple[str, str], IsapiHandler] = {
 }
 AUTHENTICATED: dict[tuple[str, str], IsapiHandler] = {
     ("GET", "/ISAPI/System/deviceInfo"): device_info,
+    ("GET", "/ISAPI/System/status"): device_status,
     ("GET", "/ISAPI/Security/users"): get_users,
     ("PUT", "/ISAPI/Security/users/*"): put_user,
     ("GET", "/ISAPI/System/Network/Integrate"): get_integrate,

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from safecity.errors import LabError
 from safecity.lab.addressing import require_loopback
-from safecity.lab.onvif.device import After, SimDevice
+from safecity.lab.onvif.device import ACTIONS, After, SimDevice
 from safecity.lab.onvif.device_service import scope_items
 from safecity.lab.onvif.discovery import (
     DISCOVERY_PORT,
@@ -164,7 +164,6 @@ class OnvifLab:
         except OSError as e:  # discovery is optional: the device still serves HTTP
             log.warning("%s: WS-Discovery responder not started: %s", dev.name, e)
         dev.phase = "up"
-        dev.boot_time = time.time()
         if self._register_spread_s > 0:
             self._spawn(self._gb_sync_later(dev, random.uniform(0, self._register_spread_s)))
         else:
@@ -201,6 +200,7 @@ class OnvifLab:
             await asyncio.sleep(dev.spec.reboot_s)
             if "stuck_after_reboot" in dev.faults or "offline" in dev.faults:
                 return
+            dev.boot_time = time.time()
             if dev.pending_network:
                 dev.pending_network = False
                 if not self._apply_new_address(dev):
@@ -270,9 +270,27 @@ class OnvifLab:
 
     def set_fault(self, device: str, fault: str, value: str | None = None) -> None:
         dev = self._device(device)
+        if fault in ACTIONS:
+            self._act(dev, fault, value)
+            return
         dev.set_fault(fault, value)
         if fault == "offline" and dev.phase == "up":
             self._spawn(self._offline(dev))
+
+    def _act(self, dev: SimDevice, action: str, value: str | None) -> None:
+        if action == "reboot":
+            if dev.phase != "up":
+                raise LabError(f"{dev.name}: reboot: the device is {dev.phase}, not up")
+            self._spawn(self._reboot(dev))
+            return
+        try:
+            seconds = float(value or "")
+        except ValueError:
+            seconds = -1.0
+        if not 0 <= seconds <= 10 * 365 * 86400:
+            raise LabError(f"{dev.name}: set_fault uptime: value must be seconds (0..10 years), "
+                           f"got {value!r}")
+        dev.boot_time = time.time() - seconds
 
     async def _offline(self, dev: SimDevice) -> None:
         async with self._locks[dev.name]:
