@@ -6,8 +6,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 # sip-tester: sipp, the third-party SIP peer in tests; systemd-container + debootstrap: the
-# platform Molecule scenario's containers; iproute2: its network namespaces.
-APT_PACKAGES=(python3-venv iproute2 openssh-client sip-tester systemd-container debootstrap)
+# platform Molecule scenario's containers; iproute2: its network namespaces; postgresql: the
+# throwaway server the PostgreSQL history tests start.
+APT_PACKAGES=(python3-venv iproute2 openssh-client sip-tester systemd-container debootstrap postgresql)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -2,23 +2,36 @@
 camera's VQD memory (last thumbnail, baseline).
 
 ``HistoryStore`` is the protocol the rest of the health code uses; ``open_history(url)`` picks the
-implementation from a URL. SQLite (stdlib, WAL) is the default: one file, ~5 MB per 100k-device
-night. The SQL is portable (ANSI types, ``INSERT … ON CONFLICT … DO UPDATE`` which PostgreSQL and
-SQLite ≥ 3.24 both accept, no SQLite-only functions); only placeholders differ (``?`` vs ``%s``),
-which ``_sql`` rewrites, so a PostgreSQL store is the same class over a DB-API connection
-(``postgresql://…`` — not wired yet: needs a driver such as psycopg).
+backend from a URL:
+
+- ``sqlite:///path/to/history.db`` (or a bare path): SQLite (stdlib, WAL), the default; one
+  file, ~5 MB per 100k-device night.
+- ``postgresql://user@host:port/db`` (or ``postgres://``): PostgreSQL through psycopg 3, imported
+  only then. Any libpq URL works (``?sslmode=…``, ``?host=/run/postgresql`` for a Unix socket);
+  a password is better kept in ``~/.pgpass`` or ``PGPASSWORD`` than in the URL, and is masked
+  (``redact_url``) wherever a URL is shown.
+
+One store, ``SqlHistory``: the SQL is shared and portable (ANSI types, ``INSERT … ON CONFLICT …
+DO UPDATE`` which PostgreSQL and SQLite ≥ 3.24 both accept, no backend-only functions). What
+differs lives in a small ``Dialect``: placeholders (``?`` vs ``%s``), the blob type in the DDL,
+how a write transaction starts, and how bulk rows go in — ``executemany`` on SQLite, ``COPY`` on
+PostgreSQL (a night's 100k results in one stream; upserts COPY into a temporary table first).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from safecity.errors import SafecityError
 from safecity.health.models import DeviceResult, Event, Night, RegionInfo, Rollup
+from safecity.netguard import ENV as LOOPBACK_ENV
+from safecity.netguard import is_loopback, loopback_only
 
 SCHEMA = [
     """CREATE TABLE IF NOT EXISTS nights (
@@ -51,10 +64,17 @@ SCHEMA = [
         device VARCHAR(200) PRIMARY KEY, thumbnail BYTEA, baseline BYTEA, night VARCHAR(10))""",
     "CREATE INDEX IF NOT EXISTS rollups_code ON rollups (level, code, kind)",
 ]
-_RESULT_COLS = ("night_id, device, kind, region_code, site, status, faults, reachable, rtt_ms, "
-                "clock_offset_s, registered, video_checked, serial, firmware, model, uptime_s, extra")
-_ROLLUP_COLS = ("night_id, level, code, name, kind, devices, online, intact, video_devices, "
-                "time_checked, time_ok, enrollable, registered, faulty")
+_RESULT_FIELDS = ("night_id", "device", "kind", "region_code", "site", "status", "faults", "reachable",
+                  "rtt_ms", "clock_offset_s", "registered", "video_checked", "serial", "firmware", "model",
+                  "uptime_s", "extra")
+_ROLLUP_FIELDS = ("night_id", "level", "code", "name", "kind", "devices", "online", "intact",
+                  "video_devices", "time_checked", "time_ok", "enrollable", "registered", "faulty")
+_REGION_FIELDS = ("night_id", "code", "name", "tier", "parent")
+_EVENT_FIELDS = ("night_id", "seq", "kind", "device", "site", "region_code", "fault", "before_value",
+                 "after_value")
+_RESULT_COLS = ", ".join(_RESULT_FIELDS)
+_ROLLUP_COLS = ", ".join(_ROLLUP_FIELDS)
+_NIGHT_TABLES = ("regions", "results", "rollups", "events")
 
 
 class HistoryError(SafecityError):
@@ -80,19 +100,139 @@ def _b(v: bool | None) -> int | None:
     return None if v is None else int(v)
 
 
-class SqlHistory:
-    """The store over a DB-API connection; SQLite now, PostgreSQL by swapping the connection."""
+Row = Sequence[Any]
 
-    def __init__(self, conn: Any, paramstyle: str = "qmark") -> None:
+
+def _upsert_sql(table: str, cols: Sequence[str], key: str, source: str) -> str:
+    """``INSERT … ON CONFLICT (key) DO UPDATE``: the one upsert both backends accept."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c != key)
+    return f"INSERT INTO {table} ({', '.join(cols)}) {source} ON CONFLICT ({key}) DO UPDATE SET {updates}"
+
+
+class Dialect(Protocol):
+    """What differs between backends; everything else in ``SqlHistory`` is shared SQL."""
+
+    name: str
+    error: type[Exception]          # the driver's root exception, wrapped into HistoryError
+
+    def sql(self, sql: str) -> str:
+        """The shared SQL (``?`` placeholders) in this backend's parameter style."""
+        ...
+
+    def ddl(self, stmt: str) -> str: ...
+
+    def write_transaction(self, conn: Any) -> AbstractContextManager[None]:
+        """One transaction, committed on success, rolled back on error."""
+        ...
+
+    def insert_many(self, conn: Any, table: str, cols: Sequence[str], rows: Iterable[Row]) -> None: ...
+
+    def upsert_many(self, conn: Any, table: str, cols: Sequence[str], key: str,
+                    rows: Iterable[Row]) -> None: ...
+
+
+class SqliteDialect:
+    name = "sqlite"
+    error: type[Exception] = sqlite3.Error
+
+    def sql(self, sql: str) -> str:
+        return sql
+
+    def ddl(self, stmt: str) -> str:
+        return stmt.replace("BYTEA", "BLOB")
+
+    @contextmanager
+    def write_transaction(self, conn: Any) -> Iterator[None]:
+        # IMMEDIATE: take the write lock before reading MAX(id), so two writers cannot pick one id.
+        if not conn.in_transaction:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+
+    def insert_many(self, conn: Any, table: str, cols: Sequence[str], rows: Iterable[Row]) -> None:
+        marks = ", ".join("?" * len(cols))
+        conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})", rows)
+
+    def upsert_many(self, conn: Any, table: str, cols: Sequence[str], key: str,
+                    rows: Iterable[Row]) -> None:
+        marks = ", ".join("?" * len(cols))
+        conn.executemany(_upsert_sql(table, cols, key, f"VALUES ({marks})"), rows)
+
+
+class PostgresDialect:
+    """psycopg 3 on an autocommit connection: reads hold no transaction open (a sweep takes
+    minutes between reading the VQD memory and writing the night); writes open one each."""
+
+    name = "postgresql"
+
+    def __init__(self) -> None:
+        import psycopg  # only here: SQLite users never load the driver
+
+        self.error: type[Exception] = psycopg.Error
+
+    def sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")     # the shared SQL has no literal ? or %
+
+    def ddl(self, stmt: str) -> str:
+        return stmt
+
+    @contextmanager
+    def write_transaction(self, conn: Any) -> Iterator[None]:
+        with conn.transaction():
+            # Serialises writers (shards of several runners may share one database) before
+            # MAX(id) is read; readers are not blocked.
+            conn.execute("LOCK TABLE nights IN SHARE ROW EXCLUSIVE MODE")
+            yield
+
+    def insert_many(self, conn: Any, table: str, cols: Sequence[str], rows: Iterable[Row]) -> None:
+        with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def upsert_many(self, conn: Any, table: str, cols: Sequence[str], key: str,
+                    rows: Iterable[Row]) -> None:
+        # COPY has no ON CONFLICT: stream into a temporary table of the same column types, then
+        # one INSERT … SELECT … ON CONFLICT (the shared upsert) from it.
+        staging = f"staging_{table}"
+        col_list = ", ".join(cols)
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TEMPORARY TABLE {staging} AS SELECT {col_list} FROM {table} WITH NO DATA")
+            try:
+                with cur.copy(f"COPY {staging} ({col_list}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                cur.execute(_upsert_sql(table, cols, key, f"SELECT {col_list} FROM {staging}"))
+            finally:
+                cur.execute(f"DROP TABLE {staging}")
+
+
+class SqlHistory:
+    """The store over a DB-API connection and its dialect (SQLite or PostgreSQL)."""
+
+    def __init__(self, conn: Any, dialect: Dialect | None = None) -> None:
         self.conn = conn
-        self.paramstyle = paramstyle
-        cur = conn.cursor()
+        self.dialect: Dialect = dialect or SqliteDialect()
         for stmt in SCHEMA:
-            cur.execute(stmt.replace("BYTEA", "BLOB") if paramstyle == "qmark" else stmt)
+            conn.execute(self.dialect.ddl(stmt))
         conn.commit()
 
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        try:
+            with self.dialect.write_transaction(self.conn):
+                yield
+        except self.dialect.error as e:
+            raise HistoryError(f"history ({self.dialect.name}): write failed, nothing stored: {e}") from e
+
     def _sql(self, sql: str) -> str:
-        return sql if self.paramstyle == "qmark" else sql.replace("?", "%s")
+        return self.dialect.sql(sql)
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> None:
+        self.conn.execute(self._sql(sql), tuple(args))
 
     def _one(self, sql: str, args: Sequence[Any] = ()) -> Any:
         cur = self.conn.cursor()
@@ -104,62 +244,50 @@ class SqlHistory:
         cur.execute(self._sql(sql), tuple(args))
         return list(cur.fetchall())
 
+    def _drop_night(self, nid: int) -> None:
+        for table in _NIGHT_TABLES:
+            self._exec(f"DELETE FROM {table} WHERE night_id = ?", (nid,))
+        self._exec("DELETE FROM nights WHERE id = ?", (nid,))
+
     # ---- writing ----------------------------------------------------------------------------
     def save_night(self, night: Night, rollups: Sequence[Rollup], events: Sequence[Event]) -> None:
         """Store (or replace: a re-run of the same night and scope wins) one night, in one transaction."""
-        cur = self.conn.cursor()
-        try:
+        bulk = self.dialect.insert_many
+        with self._write():
             old = self._one("SELECT id FROM nights WHERE night = ? AND scope = ?", (night.night, night.scope))
             if old is not None:
-                for table in ("regions", "results", "rollups", "events"):
-                    cur.execute(self._sql(f"DELETE FROM {table} WHERE night_id = ?"), (old[0],))
-                cur.execute(self._sql("DELETE FROM nights WHERE id = ?"), (old[0],))
-            row = self._one("SELECT COALESCE(MAX(id), 0) + 1 FROM nights")
-            nid = int(row[0])
-            cur.execute(self._sql("INSERT INTO nights (id, night, scope, deployment, started_at, finished_at) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)"),
-                        (nid, night.night, night.scope, night.deployment, night.started_at, night.finished_at))
-            cur.executemany(self._sql("INSERT INTO regions VALUES (?, ?, ?, ?, ?)"),
-                            [(nid, r.code, r.name, r.tier, r.parent) for r in night.regions])
-            cur.executemany(self._sql(f"INSERT INTO results ({_RESULT_COLS}) VALUES "
-                                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                            (_result_row(nid, r) for r in night.results))
-            cur.executemany(self._sql(f"INSERT INTO rollups ({_ROLLUP_COLS}) VALUES "
-                                      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                            ((nid, r.level, r.code, r.name, r.kind, r.devices, r.online, r.intact,
-                              r.video_devices, r.time_checked, r.time_ok, r.enrollable, r.registered,
-                              r.faulty) for r in rollups))
-            cur.executemany(self._sql("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                            ((nid, i, e.kind, e.device, e.site, e.region_code, e.fault, e.before, e.after)
-                             for i, e in enumerate(events)))
-            self.conn.commit()
-        except BaseException:
-            self.conn.rollback()
-            raise
+                self._drop_night(int(old[0]))
+            nid = int(self._one("SELECT COALESCE(MAX(id), 0) + 1 FROM nights")[0])
+            self._exec("INSERT INTO nights (id, night, scope, deployment, started_at, finished_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (nid, night.night, night.scope, night.deployment, night.started_at, night.finished_at))
+            bulk(self.conn, "regions", _REGION_FIELDS,
+                 ((nid, r.code, r.name, r.tier, r.parent) for r in night.regions))
+            bulk(self.conn, "results", _RESULT_FIELDS, (_result_row(nid, r) for r in night.results))
+            bulk(self.conn, "rollups", _ROLLUP_FIELDS,
+                 ((nid, r.level, r.code, r.name, r.kind, r.devices, r.online, r.intact, r.video_devices,
+                   r.time_checked, r.time_ok, r.enrollable, r.registered, r.faulty) for r in rollups))
+            bulk(self.conn, "events", _EVENT_FIELDS,
+                 ((nid, i, e.kind, e.device, e.site, e.region_code, e.fault, e.before, e.after)
+                  for i, e in enumerate(events)))
 
     def save_vqd_memory(self, night: str, thumbnails: Mapping[str, bytes],
                         baselines: Mapping[str, bytes]) -> None:
-        cur = self.conn.cursor()
-        cur.executemany(self._sql(
-            "INSERT INTO camera_memory (device, thumbnail, night) VALUES (?, ?, ?) "
-            "ON CONFLICT (device) DO UPDATE SET thumbnail = excluded.thumbnail, night = excluded.night"),
-            ((d, t, night) for d, t in thumbnails.items()))
-        cur.executemany(self._sql(
-            "INSERT INTO camera_memory (device, baseline) VALUES (?, ?) "
-            "ON CONFLICT (device) DO UPDATE SET baseline = excluded.baseline"),
-            baselines.items())
-        self.conn.commit()
+        upsert = self.dialect.upsert_many
+        with self._write():
+            if thumbnails:
+                upsert(self.conn, "camera_memory", ("device", "thumbnail", "night"), "device",
+                       ((d, t, night) for d, t in thumbnails.items()))
+            if baselines:
+                upsert(self.conn, "camera_memory", ("device", "baseline"), "device", baselines.items())
 
     def prune(self, keep_nights: int) -> int:
         """Keep the newest ``keep_nights`` nights of every scope; returns how many were dropped."""
-        old = self._all("SELECT n.id FROM nights n WHERE (SELECT COUNT(*) FROM nights m WHERE "
-                        "m.scope = n.scope AND m.night > n.night) >= ?", (keep_nights,))
-        cur = self.conn.cursor()
-        for (nid,) in old:
-            for table in ("regions", "results", "rollups", "events"):
-                cur.execute(self._sql(f"DELETE FROM {table} WHERE night_id = ?"), (nid,))
-            cur.execute(self._sql("DELETE FROM nights WHERE id = ?"), (nid,))
-        self.conn.commit()
+        with self._write():
+            old = self._all("SELECT n.id FROM nights n WHERE (SELECT COUNT(*) FROM nights m WHERE "
+                            "m.scope = n.scope AND m.night > n.night) >= ?", (keep_nights,))
+            for (nid,) in old:
+                self._drop_night(int(nid))
         return len(old)
 
     # ---- reading ----------------------------------------------------------------------------
@@ -249,14 +377,90 @@ def open_sqlite(path: Path) -> SqlHistory:
     conn = sqlite3.connect(str(path))
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")   # WAL + NORMAL: durable at checkpoints, fast commits
-    return SqlHistory(conn)
+    return SqlHistory(conn, SqliteDialect())
+
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT_S = 10
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password (``user:secret@`` or ``?password=``) replaced by ``***``: the
+    only form of a history URL that may be logged or shown in an error or report."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable history URL>"
+    if parts.password is None and "password" not in parts.query.lower():
+        return url                      # nothing to mask (and sqlite:////abs/path kept as written)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostinfo}"
+    query = "&".join(f"{k}=***" if k.lower() == "password" else f"{k}={quote(v, safe='/,:')}"
+                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _scrub(text: str, url: str) -> str:
+    """A driver's message with the URL's password (if any) masked, in case it echoes it."""
+    secrets: list[str] = []
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            secrets.append(parts.password)
+        secrets += [v for k, v in parse_qsl(parts.query) if k.lower() == "password" and v]
+    except ValueError:
+        return "(message withheld: unparsable URL)"
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _check_postgres_hosts(url: str, params: Mapping[str, Any]) -> None:
+    """SAFECITY_LOOPBACK_ONLY (tests, demo): a store off loopback is refused before dialling.
+    Unix sockets (a host that is a directory path, or no host) are local by definition."""
+    if not loopback_only():
+        return
+    for key in ("host", "hostaddr"):
+        for host in str(params.get(key) or "").split(","):
+            if host and not host.startswith("/") and not is_loopback(host):
+                raise HistoryError(f"history {redact_url(url)}: refusing to contact non-loopback "
+                                   f"address {host} ({LOOPBACK_ENV} is set)")
+
+
+def open_postgresql(url: str) -> SqlHistory:
+    """A PostgreSQL store from a libpq URL; psycopg is imported here, so SQLite users never load it."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError as e:
+        raise HistoryError("PostgreSQL history needs psycopg 3: pip install 'psycopg[binary]' "
+                           "(it is in safecity's pinned dependencies)") from e
+    shown = redact_url(url)
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as e:
+        # from None: the chained driver exception could echo the conninfo, password included.
+        raise HistoryError(f"history {shown}: invalid PostgreSQL URL: {_scrub(str(e), url)}") from None
+    _check_postgres_hosts(url, params)
+    try:
+        conn = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                               application_name="safecity-health")
+    except psycopg.Error as e:
+        raise HistoryError(f"history {shown}: cannot connect: {_scrub(str(e), url).strip()}") from None
+    try:
+        return SqlHistory(conn, PostgresDialect())
+    except psycopg.Error as e:
+        conn.close()
+        raise HistoryError(f"history {shown}: cannot create the schema: {_scrub(str(e), url).strip()}") from None
 
 
 def open_history(url: str) -> SqlHistory:
-    """``sqlite:///path/to/health.db`` (or a bare path) → SQLite; ``postgresql://…`` → not yet."""
-    if url.startswith(("postgresql://", "postgres://")):
-        raise HistoryError("PostgreSQL history is not wired yet: install a DB-API driver (psycopg) "
-                           "and pass its connection to SqlHistory(conn, paramstyle='format')")
+    """``postgresql://user@host:port/db`` (or ``postgres://``) → PostgreSQL;
+    ``sqlite:///path/to/history.db`` (or a bare path) → SQLite."""
+    if url.startswith(POSTGRES_SCHEMES):
+        return open_postgresql(url)
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
     return open_sqlite(Path(path))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from safecity.errors import SafecityError
 from safecity.health.events import compare_nights
-from safecity.health.history import HistoryStore, open_history, store_night
+from safecity.health.history import HistoryStore, open_history, redact_url, store_night
 from safecity.health.kpi import compute_rollups, find_rollup
 from safecity.health.models import Rollup
 from safecity.health.report_data import HealthReport, build_report
@@ -141,7 +141,7 @@ def load_report(history_url: str, night: str | None = None, scope: str = "all") 
     try:
         n = store.load_night(night, scope)
         if n is None:
-            raise SafecityError(f"no night {night or '(latest)'} of scope {scope} in {history_url}")
+            raise SafecityError(f"no night {night or '(latest)'} of scope {scope} in {redact_url(history_url)}")
         return build_report(n, store.rollups(n.night, scope), store.events(n.night, scope),
                             store.trend("all", "all", TREND_NIGHTS, scope))
     finally:
