@@ -9,8 +9,10 @@ Rebooted: a device rebooted since the previous sweep if its uptime now is shorte
 since that sweep, or shorter than the uptime it reported then (uptime fell). Uptimes printed in
 minutes (a switch's ``display version``) are compared by their upper bound (``uptime_resolution_s``
 in the metrics), so a reading of "0 minutes" is never taken for a reboot a few seconds later.
-Which devices report uptime: switches (from the same CLI session as the uplink check); cameras
-do not yet — ONVIF has no uptime, see docs/healthcheck.md.
+Which devices report uptime: switches (from the same CLI session as the uplink check), and
+cameras, encoders and NVRs whose vendor data names an uptime API (``uptime`` in
+``device_templates/vendors/*.yml``, read on the probe's connection; whole seconds). ONVIF has no
+uptime, so a generic ONVIF device never gets a "rebooted" event — see docs/healthcheck.md.
 """
 
 from __future__ import annotations

@@ -3,14 +3,18 @@
 Order per camera (DOMAIN.md §7: dead devices dominate, so everything after a failed connect is
 skipped): TCP connect (reachability, RTT) → anonymous GetSystemDateAndTime (clock offset) →
 signed GetDeviceInformation (inventory credentials, serial, firmware) → the same with the
-factory default password (security finding) → RTSP DESCRIBE → snapshot (digest auth). One
-keep-alive connection carries every HTTP request of a device.
+factory default password (security finding) → RTSP DESCRIBE → snapshot (digest auth) → uptime
+from the vendor API where the vendor data names one (``uptime`` in vendors/*.yml: the reboot
+events; ONVIF has none). One keep-alive connection carries every HTTP request of a device, and
+the uptime GET answers the snapshot's digest challenge up front (same nonce, next nc): one
+request more per camera, not two. A failed uptime read is no fault — the device just gets no
+"rebooted" verdict that night.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import re
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -26,10 +30,11 @@ from safecity.drivers.reachability import tcp_reachable
 from safecity.drivers.sip.kamailio import list_registrations
 from safecity.drivers.sip.models import PlatformRegistration
 from safecity.errors import AuthFailed, DeviceError, DeviceRejected, SafecityError
-from safecity.health.http_wire import HttpConnection, HttpError, digest_authorization
+from safecity.health.http_wire import HttpConnection, HttpError, HttpResponse
 from safecity.health.models import DeviceResult
 from safecity.health.onvif_wire import NotAuthorized, SoapError, clock_offset, device_information
 from safecity.health.targets import CameraTarget, PlatformTarget, SwitchTarget
+from safecity.inventory.profiles import UPTIME_SCAN_BYTES
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class ProbeOptions:
     rtsp: bool = True
     default_credentials: bool = True
     snapshot: bool = True
+    uptime: bool = True              # vendor uptime API, where the vendor data names one
     switch_cli: bool = True          # log in to switches for uplink state and uptime
     switch_sessions: int = 16        # SSH sessions in flight at once (paramiko is CPU-heavy)
     switch_timeout: float = 10.0
@@ -112,6 +118,15 @@ async def probe_camera(t: CameraTarget, o: ProbeOptions) -> CameraProbe:
                     jpeg = await fetch_snapshot(conn, t.snapshot_path, t.username, t.password)
             except (HttpError, SoapError, TimeoutError) as e:
                 r.add_fault("snapshot_failed", _error_text(e))
+        if o.uptime and t.uptime_path is not None and t.uptime_pattern is not None:
+            try:
+                async with asyncio.timeout(o.request_timeout):
+                    uptime = await read_uptime(conn, t.uptime_path, t.uptime_pattern, t.username, t.password)
+            except (HttpError, TimeoutError):
+                uptime = None
+            if uptime is not None:
+                r.uptime_s = uptime
+                r.metrics["uptime_resolution_s"] = 1.0  # whole seconds: compare by the upper bound
         return CameraProbe(r, jpeg)
     except (OSError, ValueError) as e:  # defensive: one device never stops the batch
         r.add_fault("onvif_failed", _error_text(e))
@@ -134,15 +149,28 @@ async def _rtsp_check(t: CameraTarget, o: ProbeOptions, r: DeviceResult) -> None
         r.add_fault("rtsp_failed", _error_text(e))
 
 
-async def fetch_snapshot(conn: HttpConnection, path: str, username: str, password: str) -> bytes:
-    resp = await conn.request("GET", path)
+async def get_authorized(conn: HttpConnection, path: str, username: str, password: str) -> HttpResponse:
+    """GET ``path``, answering the connection's last challenge up front when it has one; a 401
+    (no challenge yet, or a stale nonce) costs the one round trip that fetches a fresh one."""
+    auth = conn.authorization("GET", path, username, password)
+    resp = await conn.request("GET", path, headers={"Authorization": auth} if auth else None)
     if resp.status == 401:
-        challenge = resp.headers.get("www-authenticate", "")
-        if challenge.lower().startswith("digest"):
-            auth = digest_authorization(challenge, "GET", path, username, password)
-        else:
-            auth = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-        resp = await conn.request("GET", path, headers={"Authorization": auth})
+        auth = conn.authorization("GET", path, username, password)
+        resp = await conn.request("GET", path, headers={"Authorization": auth or ""})
+    return resp
+
+
+async def read_uptime(conn: HttpConnection, path: str, pattern: re.Pattern[bytes], username: str,
+                      password: str) -> float | None:
+    """Seconds since boot from the vendor API (the first group of ``pattern``, searched in the
+    answer's first ``UPTIME_SCAN_BYTES``: no document parse for one field), or None."""
+    resp = await get_authorized(conn, path, username, password)
+    found = pattern.search(resp.body, 0, UPTIME_SCAN_BYTES) if resp.status == 200 else None
+    return float(found.group(1)) if found else None
+
+
+async def fetch_snapshot(conn: HttpConnection, path: str, username: str, password: str) -> bytes:
+    resp = await get_authorized(conn, path, username, password)
     if resp.status != 200:
         raise SoapError(f"GET {path}: HTTP {resp.status}")
     if not resp.body:

@@ -7,6 +7,7 @@ Secrets are resolved here from the vault and kept in fields with ``repr=False``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class CameraTarget:
     default_password: str | None = field(default=None, repr=False)
     gb_id: str | None = None
     platform: str | None = None       # name of the SIP platform the device enrolls on
+    uptime_path: str | None = None    # the vendor's uptime API (vendors/*.yml ``uptime``), if any
+    uptime_pattern: re.Pattern[bytes] | None = field(default=None, repr=False)  # shared per vendor
 
 
 @dataclass
@@ -198,7 +201,7 @@ def _add_host(out: SweepPlan, h: HostRecord, catalog: ProfileCatalog, secrets: S
     except SecretMissing as e:
         out.skipped.append(SkippedTarget(h.name, kind, region, site, str(e)))
         return
-    factory = behaviour.factory
+    factory, uptime = behaviour.factory, behaviour.uptime
     out.cameras.append(CameraTarget(
         name=h.name, kind=kind, host=str(v["ansible_host"]), region_code=region, site=site,
         http_port=ports.http, rtsp_port=ports.rtsp,
@@ -207,4 +210,6 @@ def _add_host(out: SweepPlan, h: HostRecord, catalog: ProfileCatalog, secrets: S
         username=factory.default_username, password=password,
         default_password=factory.default_password if factory.default_password != password else None,
         gb_id=v.get("safecity_gb_id"),
-        platform=platform_by_ip.get(str(v.get("safecity_sip_server_ip")))))
+        platform=platform_by_ip.get(str(v.get("safecity_sip_server_ip"))),
+        uptime_path=uptime.path if uptime else None,
+        uptime_pattern=uptime.compiled() if uptime else None))
