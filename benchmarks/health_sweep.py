@@ -28,11 +28,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from safecity.health.models import DeviceResult
 
 REPO = Path(__file__).resolve().parents[1]
 PORTS = {"http": 38080, "rtsp": 38554, "ssh": 38022}
 OFFSET = 6
 IMAGE_FAULTS = ("black", "blurred", "dark", "noisy", "colour_cast", "occluded")
+# The fault code the sweep must report for each injected lab fault.
+EXPECTED_CODE = {"offline": "unreachable", "clock_skew": "clock_skew", "wrong_credentials": "auth_failed",
+                 "black": "vqd_signal_loss", "blurred": "vqd_blur", "dark": "vqd_too_dark",
+                 "noisy": "vqd_noise", "colour_cast": "vqd_colour_cast", "occluded": "vqd_occluded"}
 
 
 def generate(cache: Path, cameras: int) -> Path:
@@ -99,7 +107,7 @@ def lab_cpu_seconds(root: Path) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def inject_faults(root: Path, dead_share: float, seed: int = 7) -> dict[str, int]:
+def inject_faults(root: Path, dead_share: float, seed: int = 7) -> tuple[dict[str, int], dict[str, str]]:
     """5 % of the ONVIF devices offline, 1 % image faults, 0.5 % clock skew, 0.2 % credentials."""
     lab = root / ".lab"
     rows = lab_rows(root)
@@ -117,8 +125,26 @@ def inject_faults(root: Path, dead_share: float, seed: int = 7) -> dict[str, int
         i += count
     for r, fault, value in plan:
         _ask(lab / f"worker-{r['worker']}.sock", {"op": "fault", "device": r["name"], "fault": fault, "value": value})
-    return {"devices": len(rows), "onvif": n, "offline": cuts[0], "image": cuts[1], "clock": cuts[2],
-            "credentials": cuts[3]}
+    return ({"devices": len(rows), "onvif": n, "offline": cuts[0], "image": cuts[1], "clock": cuts[2],
+             "credentials": cuts[3]}, {str(r["name"]): fault for r, fault, _ in plan})
+
+
+def compare_faults(results: list[DeviceResult], injected: dict[str, str]) -> tuple[int, int, int]:
+    """(injected devices whose expected fault was reported, injected ones missed, devices with
+    a fault nobody injected)."""
+    found = missed = unexpected = 0
+    for r in results:
+        name, faults, status = r.name, r.faults, r.status
+        if status == "skipped":
+            continue
+        want = injected.get(name)
+        if want is None:
+            unexpected += bool(faults)
+        elif EXPECTED_CODE[want] in faults:
+            found += 1
+        else:
+            missed += 1
+    return found, missed, unexpected
 
 
 async def tcp_connect_limit(hosts: list[tuple[str, int]], concurrency: int = 1000, timeout: float = 2.0) -> float:
@@ -164,6 +190,11 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=1000)
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "safecity-bench")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
+    ap.add_argument("--no-rtsp", action="store_true", help="skip the RTSP DESCRIBE probe")
+    ap.add_argument("--reuse-lab", action="store_true",
+                    help="use the lab already up for this deployment (e.g. after --keep-lab; faults are re-injected)")
+    ap.add_argument("--switch-cli", action="store_true",
+                    help="log in to every switch for uplinks/uptime (one SSH session each)")
     args = ap.parse_args()
 
     from safecity.health.probes import ProbeOptions
@@ -174,21 +205,31 @@ def main() -> None:
     t0 = time.perf_counter()
     root = generate(args.cache, args.cameras)
     print(f"deployment {root} ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    lab_down(root)
-    t0 = time.perf_counter()
-    up = lab_up(root, state="provisioned", http_port=PORTS["http"], rtsp_port=PORTS["rtsp"],
-                ssh_port=PORTS["ssh"], address_offset=OFFSET, timeout=1800)
-    print(f"lab up: {up.devices} devices, {up.workers} workers, {up.seconds:.1f} s", flush=True)
+    from safecity.lab.control import lab_fault, running_pids
+    from safecity.lab.session import LabPaths
+
+    if args.reuse_lab and running_pids(LabPaths.of(root)):
+        for r in lab_rows(root):
+            if r.get("faults"):
+                lab_fault(root, str(r["name"]), None)
+        print("lab: reusing the running lab, faults cleared", flush=True)
+    else:
+        lab_down(root)
+        t0 = time.perf_counter()
+        up = lab_up(root, state="provisioned", http_port=PORTS["http"], rtsp_port=PORTS["rtsp"],
+                    ssh_port=PORTS["ssh"], address_offset=OFFSET, timeout=1800)
+        print(f"lab up: {up.devices} devices, {up.workers} workers, {up.seconds:.1f} s", flush=True)
     try:
         print(f"registrations complete after {wait_registered(root):.1f} s", flush=True)
-        faults = inject_faults(root, args.dead)
+        faults, injected = inject_faults(root, args.dead)
         print(f"faults injected: {faults}", flush=True)
         (root / ".health").mkdir(exist_ok=True)
         db = root / ".health" / "bench.db"
         for p in db.parent.glob("bench.db*"):
             p.unlink()
         cfg = RunConfig(root, history_url=f"sqlite:///{db}", lab=True, night="2025-06-01",
-                        options=SweepOptions(probe=ProbeOptions(rtsp=False, request_timeout=30, snapshot_timeout=60),
+                        options=SweepOptions(probe=ProbeOptions(rtsp=not args.no_rtsp, switch_cli=args.switch_cli,
+                                                                request_timeout=30, snapshot_timeout=60),
                                              concurrency=args.concurrency))
         lab_cpu0 = lab_cpu_seconds(root)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
@@ -220,7 +261,11 @@ def main() -> None:
     print(f"| projected 100k sweep, sweep side alone on 2 cores | {cpu / checked * 100_000 / 2:.0f} s | ≤ 300 s |")
     print(f"| of which probes/VQD | {result.timings['probes_s']:.1f} s + VQD tail {result.timings['vqd_tail_s']:.1f} s | |")
     print(f"| history write (night + roll-ups + VQD memory) | {result.store_seconds:.2f} s | ≤ 5 s |")
+    found, missed, unexpected = compare_faults(list(night.results), injected)
     print(f"| faults found | {summary.faulty if summary else '?'} devices | injected {faults} |")
+    print(f"| fault list vs injected | {found} found, {missed} missed, {unexpected} devices with a fault not injected | exact |")
+    print(f"| probes | RTSP {'off' if args.no_rtsp else 'on'}, switch CLI {'on' if args.switch_cli else 'off'}, "
+          f"uptime on, default credentials on | |")
     print()
     print("| method | devices/s | ratio to the sweep |")
     print("|---|---|---|")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import signal
 import socket
@@ -21,9 +20,8 @@ from typing import Any
 from safecity.errors import LabError
 from safecity.lab.media.snapshot_render import prerender
 from safecity.lab.session import LabPaths, prepare, topology_for
-from safecity.lab.worker import WorkerOptions, shard_of, write_scenes, write_shard
+from safecity.lab.worker import WorkerOptions, shard_count, shard_of, write_scenes, write_shard
 
-DEVICES_PER_WORKER = 3000   # ~3 descriptors per device; the per-process limit here is 20,000
 # Above this many cameras the lab shares a pool of scenes (drawn once by `lab up`) instead of
 # drawing one per camera: 100k distinct scenes would cost the lab ~1,000 CPU-seconds.
 OWN_SCENES_UP_TO = 1000
@@ -80,7 +78,8 @@ def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 18
                          rtsp_port=rtsp_port or header.rtsp_port, ssh_port=ssh_port or header.ssh_port,
                          scene_pool=scene_pool)
     topo = topology_for(ctx, opts.lab_options(), address_offset)
-    opts.shards = max(1, math.ceil(len(topo.onvif) / DEVICES_PER_WORKER))
+    opts.shards = shard_count(len(topo.onvif))
+    opts.onvif_devices = len(topo.onvif)
     opts.save(paths.root / "options.json")
     for shard in range(opts.shards):
         write_shard(paths, shard, shard_of(topo, shard, opts.shards))

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import pickle
 import signal
@@ -35,7 +36,9 @@ from safecity.lab.topology import LabOptions, LabTopology
 
 log = logging.getLogger("safecity.lab")
 # What the lab's registrars comfortably take when a whole lab powers on at once.
-REGISTRATIONS_PER_S = 1000
+REGISTRATIONS_PER_S = 400
+FRONT_END_WORKER_NICE = 5
+DEVICES_PER_WORKER = 3000   # ~4 descriptors per ONVIF device; the per-process limit here is 20,000
 
 
 @dataclass
@@ -46,6 +49,7 @@ class WorkerOptions:
     rtsp_port: int = 554
     ssh_port: int = 22
     scene_pool: int = 0
+    onvif_devices: int = 0      # in the whole lab (all workers)
 
     def lab_options(self) -> LabOptions:
         return LabOptions(state=self.state, http_port=self.http_port,  # type: ignore[arg-type]
@@ -60,13 +64,25 @@ class WorkerOptions:
         return cls(**json.loads(path.read_text(encoding="utf-8")))
 
 
+def shard_count(onvif_devices: int) -> int:
+    """One worker for a small lab; else worker 0 for the switches, platform peers and alarm
+    hosts, plus one per DEVICES_PER_WORKER ONVIF devices. The registrars get a worker of their
+    own because a region's devices all talk to them: sharing an event loop with 3,000 devices
+    starved both at 100k."""
+    onvif_shards = max(1, math.ceil(onvif_devices / DEVICES_PER_WORKER))
+    return 1 if onvif_shards == 1 else onvif_shards + 1
+
+
 def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
     mine = LabTopology(topo.address_map)
-    mine.onvif = [s for i, s in enumerate(topo.onvif) if i % shards == shard]
+    if shards == 1:
+        mine.onvif = list(topo.onvif)
+    elif shard > 0:
+        mine.onvif = [s for i, s in enumerate(topo.onvif) if i % (shards - 1) == shard - 1]
     mine.snapshots = {s.name: topo.snapshots[s.name] for s in mine.onvif}
     mine.rtsp = [r for r in topo.rtsp if r.name in mine.snapshots]
-    mine.alarm = [a for i, a in enumerate(topo.alarm) if i % shards == shard]
     if shard == 0:
+        mine.alarm = topo.alarm
         mine.switches = topo.switches
         mine.registrars = topo.registrars
     names = {s.name for s in mine.onvif} | {s.name for s in mine.switches} | {r.name for r in mine.registrars} \
@@ -76,11 +92,11 @@ def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
 
 
 class Worker:
-    def __init__(self, topo: LabTopology, paths: LabPaths, shard: int, shards: int = 1) -> None:
+    def __init__(self, topo: LabTopology, paths: LabPaths, shard: int, lab_onvif_devices: int = 0) -> None:
         self.topo = topo
         self.paths = paths
         self.shard = shard
-        self.shards = shards
+        self.lab_onvif_devices = max(lab_onvif_devices, len(topo.onvif))
         self.onvif: OnvifLab | None = None
         self.switches: SwitchLab | None = None
         self.registrars: dict[str, LabRegistrar] = {}
@@ -109,8 +125,8 @@ class Worker:
 
     def register_spread_s(self) -> float:
         """Spread the lab's first registrations over ~1 s per REGISTRATIONS_PER_S devices."""
-        lab_devices = len(self.topo.onvif) * self.shards
-        return lab_devices / REGISTRATIONS_PER_S if lab_devices > REGISTRATIONS_PER_S * 2 else 0.0
+        n = self.lab_onvif_devices
+        return n / REGISTRATIONS_PER_S if n > REGISTRATIONS_PER_S * 2 else 0.0
 
     async def sync_rtsp(self) -> None:
         """RTSP follows the device: its admin account (provisioning rotates it) and its address
@@ -290,14 +306,19 @@ def _load_shard(deployment_root: Path, shard: int) -> tuple[LabTopology, LabPath
     if paths.shard_topology(shard).exists():
         with open(paths.shard_topology(shard), "rb") as fh:
             topo: LabTopology = pickle.load(fh)
-        return topo, paths, opts.shards
+        return topo, paths, opts.onvif_devices
     ctx = prepare(deployment_root)
-    return shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards), ctx.paths, opts.shards
+    return shard_of(topology_for(ctx, opts.lab_options()), shard, opts.shards), ctx.paths, opts.onvif_devices
 
 
 async def run_worker(deployment_root: Path, shard: int) -> None:
-    topo, paths, shards = _load_shard(deployment_root, shard)
-    worker = Worker(topo, paths, shard, shards)
+    topo, paths, lab_onvif_devices = _load_shard(deployment_root, shard)
+    if not (topo.registrars or topo.switches):
+        # Front-end-only workers yield to worker 0: every device of a region talks to its
+        # platform peer, and with 30+ busy workers sharing the cores a registrar at equal
+        # priority got 1/35 of the CPU and answered too late for anyone to register.
+        os.nice(FRONT_END_WORKER_NICE)
+    worker = Worker(topo, paths, shard, lab_onvif_devices)
     sock = paths.worker_socket(shard)
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()

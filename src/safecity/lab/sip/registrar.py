@@ -101,7 +101,8 @@ def gb_date(now: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
-RECEIVE_BUFFER = 8 << 20  # a platform takes registrations from a whole region at once
+RECEIVE_BUFFER = 1 << 20  # a platform takes registrations from a whole region at once; more only queues
+# requests past the devices' 5 s transaction timeout (measured at 100k: 8 MB held ~13k REGISTERs)
 
 
 class LabRegistrar:
@@ -287,8 +288,13 @@ class LabRegistrar:
 
     def _challenge(self, request: SipRequest, stale: bool = False) -> SipResponse:
         now = time.monotonic()
-        for nonce in [n for n, t in self._nonces.items() if now - t > self.spec.nonce_ttl]:
-            del self._nonces[nonce]
+        # Nonces are issued in time order (dicts keep insertion order): expire from the front,
+        # so a region-wide registration storm costs O(1) per challenge, not O(outstanding).
+        while self._nonces:
+            oldest = next(iter(self._nonces))
+            if now - self._nonces[oldest] <= self.spec.nonce_ttl:
+                break
+            del self._nonces[oldest]
         nonce = new_nonce()
         self._nonces[nonce] = now
         response = self._response(request, 401)

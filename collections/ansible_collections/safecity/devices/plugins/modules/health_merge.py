@@ -105,7 +105,7 @@ def main() -> None:
         "files": {"type": "list", "elements": "path", "required": True},
         "expected": {"type": "list", "elements": "str"},
         "scope": {"type": "str", "default": "all"},
-        "history": {"type": "str", "required": True},
+        "history": {"type": "str", "required": True, "no_log": True},  # may carry a password
         "out": {"type": "path", "required": True},
         "formats": {"type": "list", "elements": "str", "choices": ["html", "json", "junit", "prometheus"],
                     "default": ["html", "json", "junit", "prometheus"]},

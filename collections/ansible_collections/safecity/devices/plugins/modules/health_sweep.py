@@ -167,7 +167,7 @@ def main() -> None:
         "out": {"type": "path"},
         "formats": {"type": "list", "elements": "str", "choices": ["html", "json", "junit", "prometheus"],
                     "default": ["html", "json", "junit", "prometheus"]},
-        "history": {"type": "str"},
+        "history": {"type": "str", "no_log": True},  # a postgresql:// URL may carry a password
         "concurrency": {"type": "int", "default": 1000},
         "rtsp": {"type": "bool", "default": True},
         "vqd": {"type": "bool", "default": True},
