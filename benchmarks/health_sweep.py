@@ -191,6 +191,9 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "safecity-bench")
     ap.add_argument("--keep-lab", action="store_true", help="leave the lab up afterwards")
     ap.add_argument("--no-rtsp", action="store_true", help="skip the RTSP DESCRIBE probe")
+    ap.add_argument("--heartbeat", type=int, default=600,
+                    help="lab devices' GB/T 28181 keepalive interval: 100k devices at 60 s are 1,667 "
+                         "keepalives/s into one Python registrar on the sweep's two cores")
     ap.add_argument("--reuse-lab", action="store_true",
                     help="use the lab already up for this deployment (e.g. after --keep-lab; faults are re-injected)")
     ap.add_argument("--switch-cli", action="store_true",
@@ -215,9 +218,12 @@ def main() -> None:
         print("lab: reusing the running lab, faults cleared", flush=True)
     else:
         lab_down(root)
+        # Start every device from the inventory's state: a lab's device state (accounts, GB/T
+        # 28181 settings such as the heartbeat) otherwise persists from the last run.
+        subprocess.run(["rm", "-rf", str(LabPaths.of(root).state)], check=True)
         t0 = time.perf_counter()
         up = lab_up(root, state="provisioned", http_port=PORTS["http"], rtsp_port=PORTS["rtsp"],
-                    ssh_port=PORTS["ssh"], address_offset=OFFSET, timeout=1800)
+                    ssh_port=PORTS["ssh"], address_offset=OFFSET, timeout=1800, heartbeat_s=args.heartbeat)
         print(f"lab up: {up.devices} devices, {up.workers} workers, {up.seconds:.1f} s", flush=True)
     try:
         print(f"registrations complete after {wait_registered(root):.1f} s", flush=True)
@@ -230,7 +236,8 @@ def main() -> None:
         cfg = RunConfig(root, history_url=f"sqlite:///{db}", lab=True, night="2025-06-01",
                         options=SweepOptions(probe=ProbeOptions(rtsp=not args.no_rtsp, switch_cli=args.switch_cli,
                                                                 request_timeout=30, snapshot_timeout=60),
-                                             concurrency=args.concurrency))
+                                             concurrency=args.concurrency,
+                                             keepalive_timeout_s=3.0 * args.heartbeat))
         lab_cpu0 = lab_cpu_seconds(root)
         cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
         t0 = time.perf_counter()

@@ -236,7 +236,9 @@ def lab_up_cmd(deployment: DeploymentArg = None,
                    "--fault", help="DEVICE=FAULT[:VALUE], injected as soon as the lab is up (repeatable)")] = None,
                scenes: Annotated[Optional[int], typer.Option(
                    help="distinct snapshot scenes (0: one per camera; default: one per camera up to "
-                        "1,000 devices, else 32 shared)")] = None) -> None:
+                        "1,000 devices, else 32 shared)")] = None,
+               heartbeat: Annotated[int, typer.Option(
+                   help="GB/T 28181 keepalive interval (s) of devices that start provisioned")] = 60) -> None:
     """Start simulated devices for every device of the deployment, each on its own 127.x address."""
     from safecity.lab.control import lab_up
 
@@ -249,7 +251,7 @@ def lab_up_cmd(deployment: DeploymentArg = None,
         name, _, value = what.partition(":")
         faults.append((device, name, value or None))
     res = lab_up(root, state=state.value, http_port=http_port, rtsp_port=rtsp_port, ssh_port=ssh_port,
-                 address_offset=address_offset, scene_pool=scenes)
+                 address_offset=address_offset, scene_pool=scenes, heartbeat_s=heartbeat)
     from safecity.lab.control import lab_fault
 
     for device, fault_name, fault_value in faults:

@@ -63,7 +63,8 @@ def running_pids(paths: LabPaths) -> list[int]:
 
 def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 180.0,
            http_port: int | None = None, rtsp_port: int | None = None, ssh_port: int | None = None,
-           address_offset: int = 0, scene_pool: int | None = None) -> LabUpResult:
+           address_offset: int = 0, scene_pool: int | None = None,
+           heartbeat_s: int = 60) -> LabUpResult:
     """Start the lab's workers. ``scene_pool``: distinct snapshot scenes (0 = one per camera;
     None = one per camera up to OWN_SCENES_UP_TO cameras, else SHARED_SCENES)."""
     t0 = time.monotonic()
@@ -76,7 +77,7 @@ def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 18
         scene_pool = 0 if len(ctx.deployment.devices) <= OWN_SCENES_UP_TO else SHARED_SCENES
     opts = WorkerOptions(state=state, http_port=http_port or header.http_port,
                          rtsp_port=rtsp_port or header.rtsp_port, ssh_port=ssh_port or header.ssh_port,
-                         scene_pool=scene_pool)
+                         scene_pool=scene_pool, heartbeat_s=heartbeat_s)
     topo = topology_for(ctx, opts.lab_options(), address_offset)
     opts.shards = shard_count(len(topo.onvif))
     opts.onvif_devices = len(topo.onvif)

@@ -55,6 +55,10 @@ class LabOptions:
     # scene costs ~10 ms, so large labs share a pool (each camera keeps its own faults, frame
     # counter and baseline; only the picture's content repeats).
     scene_pool: int = 0
+    # GB/T 28181 keepalive interval of devices that start provisioned (the enrollment default
+    # is 60 s). A 100k lab runs with a longer one: 1,667 keepalives/s is more than a Python
+    # registrar sharing two cores with the lab and the sweep can take.
+    heartbeat_s: int = 60
 
 
 class LabSnapshot:
@@ -205,7 +209,7 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
             ref = d.device.credentials or effective_defaults(deployment, d.site).credentials or ""
             users: tuple[tuple[str, str, str], ...] = ((admin, secrets.get(ref), "Administrator"),)
             factory_new = False
-            gb = _provisioned_gb(deployment, d, plan, master_key, amap)
+            gb = _provisioned_gb(deployment, d, plan, master_key, amap, options.heartbeat_s)
         else:
             users = ((admin, factory.default_password, "Administrator"),) if factory.default_password else ()
             factory_new = factory.state == "inactive"
@@ -231,7 +235,7 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         real = _ip_of(d.name, d.device.ip, plan)
         host = amap.lab(real)
         ref = d.device.credentials or effective_defaults(deployment, d.site).credentials or ""
-        access = _provisioned_gb(deployment, d, plan, master_key, amap) \
+        access = _provisioned_gb(deployment, d, plan, master_key, amap, options.heartbeat_s) \
             if options.state == "provisioned" else Gb28181Settings()
         topo.alarm.append(AlarmHostSpec(
             name=d.name, profile=profile, host=host, serial=_serial(d.name, profile.model),
@@ -268,7 +272,7 @@ def _gb_ids_of(d: DeviceEntry, plan: Plan) -> list[str]:
 
 
 def _provisioned_gb(deployment: Deployment, d: DeviceEntry, plan: Plan, master_key: str,
-                    amap: AddressMap) -> Gb28181Settings:
+                    amap: AddressMap, heartbeat_s: int = 60) -> Gb28181Settings:
     platform = sip_platform_for(d.site.region)
     if platform is None:
         return Gb28181Settings()
@@ -288,4 +292,5 @@ def _provisioned_gb(deployment: Deployment, d: DeviceEntry, plan: Plan, master_k
         enabled=True, registrar=_ip_of(platform.name, platform.server.ip, plan),
         registrar_port=platform.server.sip_port, server_id=server_id, server_domain=server_id[:10],
         device_id=device_id, password=derive_device_sip_password(master_key, device_id),
-        channel_ids=channel_ids, alarm_in_ids=alarm_in, alarm_out_ids=alarm_out)
+        channel_ids=channel_ids, alarm_in_ids=alarm_in, alarm_out_ids=alarm_out,
+        heartbeat_time=heartbeat_s)

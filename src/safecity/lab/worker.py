@@ -50,11 +50,12 @@ class WorkerOptions:
     ssh_port: int = 22
     scene_pool: int = 0
     onvif_devices: int = 0      # in the whole lab (all workers)
+    heartbeat_s: int = 60
 
     def lab_options(self) -> LabOptions:
         return LabOptions(state=self.state, http_port=self.http_port,  # type: ignore[arg-type]
                           rtsp_port=self.rtsp_port, ssh_port=self.ssh_port,
-                          scene_pool=self.scene_pool)
+                          scene_pool=self.scene_pool, heartbeat_s=self.heartbeat_s)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)) + "\n", encoding="utf-8")

@@ -175,8 +175,13 @@ class LabRegistrar:
         return sorted(self._regs.values(), key=lambda r: r.device_id)
 
     def registration(self, device_id: str) -> Registration | None:
-        self._purge_expired()
-        return self._regs.get(device_id)
+        # One lookup, not a purge of the whole table: every keepalive asks this, and a county
+        # platform holds thousands of registrations.
+        reg = self._regs.get(device_id)
+        if reg is not None and reg.expires_at <= time.time():
+            del self._regs[device_id]
+            return None
+        return reg
 
     async def close(self) -> None:
         self.up_again.set()  # release any JSON-RPC request parked by the "down" fault
