@@ -2,9 +2,10 @@
 
 Large labs are split across worker processes because every simulated device holds its own
 listening sockets and one process may only open 20,000 files here. Worker 0 also serves the
-platform peers (SIP registrars) and the switches. Control is JSON lines over a Unix socket:
-``{"op": "status"}``, ``{"op": "summary"}`` (counts only), ``{"op": "fault", "device", "fault", "value"}``, ``{"op": "clear",
-"device"}``, ``{"op": "plug", "device", "plugged"}`` (a staging box on/off the staging port),
+platform peers (SIP registrars), the switches and the alarm hosts — in a lab of more than one
+worker, only those (``shard_count``). Control is JSON lines over a Unix socket:
+``{"op": "status"}``, ``{"op": "summary"}`` (counts only), ``{"op": "fault", "device", "fault",
+"value"}``, ``{"op": "clear", "device"}``, ``{"op": "plug", "device", "plugged"}`` (a staging box on/off the staging port),
 ``{"op": "shutdown"}``.
 """
 
