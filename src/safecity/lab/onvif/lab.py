@@ -34,6 +34,7 @@ from safecity.lab.onvif.gb_bridge import GbAgents
 from safecity.lab.onvif.http_front import build_app
 from safecity.lab.onvif.spec import OnvifDeviceSpec
 from safecity.lab.onvif.state import load_state
+from safecity.lab.uptime import boot_time_for_uptime
 
 log = logging.getLogger(__name__)
 
@@ -283,14 +284,7 @@ class OnvifLab:
                 raise LabError(f"{dev.name}: reboot: the device is {dev.phase}, not up")
             self._spawn(self._reboot(dev))
             return
-        try:
-            seconds = float(value or "")
-        except ValueError:
-            seconds = -1.0
-        if not 0 <= seconds <= 10 * 365 * 86400:
-            raise LabError(f"{dev.name}: set_fault uptime: value must be seconds (0..10 years), "
-                           f"got {value!r}")
-        dev.boot_time = time.time() - seconds
+        dev.boot_time = boot_time_for_uptime(dev.name, value)
 
     async def _offline(self, dev: SimDevice) -> None:
         async with self._locks[dev.name]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import resource
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from safecity.lab.switch.host_keys import load_host_keys
 from safecity.lab.switch.spec import PLATFORMS, SwitchSpec
 from safecity.lab.switch.ssh_server import SwitchEndpoint, build_options
 from safecity.lab.switch.state_store import state_file
+from safecity.lab.uptime import boot_time_for_uptime
 
 # Listener + a few sessions per switch, plus headroom for the rest of the process.
 _FDS_PER_SWITCH = 4
@@ -137,14 +137,7 @@ class SwitchLab:
             endpoint.cut_sessions()
             device.reboot()
             return
-        try:
-            seconds = float(value or "")
-        except ValueError:
-            seconds = -1.0
-        if not 0 <= seconds <= 10 * 365 * 86400:
-            raise LabError(f"{device.name}: set_fault uptime: value must be seconds (0..10 years), "
-                           f"got {value!r}")
-        device.booted_at = time.time() - seconds
+        device.booted_at = boot_time_for_uptime(device.name, value)
 
     def clear_faults(self, switch: str) -> None:
         device = self._device(switch)
