@@ -104,6 +104,21 @@ async def provision_many(plans: Sequence[CameraPlan], *, check_mode: bool,
     return list(await asyncio.gather(*(one(p) for p in plans)))
 
 
+def audited(root: Path, *, audit: bool,
+            on_result: Callable[[Result], None] | None) -> Callable[[Result], None]:
+    """Each finished device's result: appended to this run's audit log (when ``audit``), then
+    passed to ``on_result`` (progress, tables)."""
+    log = AuditLog(root, run=uuid.uuid4().hex[:12]) if audit else None
+
+    def done(result: Result) -> None:
+        if log is not None:
+            log.append([result])
+        if on_result is not None:
+            on_result(result)
+
+    return done
+
+
 def plan_all(fleet: Fleet, secrets: Mapping[str, str], *, timeout: float = 5.0
              ) -> tuple[list[CameraPlan], list[Result]]:
     """Plans of every device, and a failed result for each device that cannot be planned."""
@@ -219,14 +234,7 @@ async def provision_fleet(fleet: Fleet, secrets: Mapping[str, str], *, check_mod
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     plans, unplanned = plan_all(fleet, secrets, timeout=timeout)
-    log = AuditLog(fleet.root, run=uuid.uuid4().hex[:12]) if audit and not check_mode else None
-
-    def done(result: Result) -> None:
-        if log is not None:
-            log.append([result])
-        if on_result is not None:
-            on_result(result)
-
+    done = audited(fleet.root, audit=audit and not check_mode, on_result=on_result)
     for r in unplanned:
         done(r)
     results = await provision_many(plans, check_mode=check_mode, concurrency=concurrency,

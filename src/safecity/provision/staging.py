@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -34,10 +33,10 @@ from typing import Protocol
 
 from safecity.errors import DeviceError, SafecityError
 from safecity.netguard import check_target
-from safecity.provision.audit import AuditLog
 from safecity.provision.batch import (
     BatchReport,
     Fleet,
+    audited,
     ensure_lab_account_secrets,
     load_fleet,
     plan_all,
@@ -252,14 +251,7 @@ async def stage_fleet(fleet: Fleet, secrets: Mapping[str, str], hands: StagingHa
     macs = {i.name: i.mac for i in fleet.inputs}
     plans = [CameraPlan(replace(p.target, expect_mac=macs.get(p.target.name) or None), p.desired)
              for p in plans]
-    log = AuditLog(fleet.root, run=uuid.uuid4().hex[:12]) if audit and not check_mode else None
-
-    def done(result: Result) -> None:
-        if log is not None:
-            log.append([result])
-        if on_result is not None:
-            on_result(result)
-
+    done = audited(fleet.root, audit=audit and not check_mode, on_result=on_result)
     for r in unplanned:
         done(r)
     port = fleet.port
