@@ -293,7 +293,7 @@ def lab_status_cmd(deployment: DeploymentArg = None, format: FormatOpt = Format.
 @lab_app.command("fault")
 def lab_fault_cmd(device: Annotated[str, typer.Argument(help="device name")],
                   fault: Annotated[Optional[str], typer.Argument(
-                      help="offline, slow, drop, wrong_credentials, clock_skew, stuck_after_reboot, reject, "
+                      help="offline, slow, drop, wrong_credentials, also_accepts, clock_skew, stuck_after_reboot, reject, "
                            "network_change_lost, legacy_ssh, down (platform), or an image fault: black, blurred, "
                            "dark, ...")] = None,
                   value: Annotated[Optional[str], typer.Argument(help="fault parameter (seconds, count, text)")] = None,
@@ -372,13 +372,22 @@ def health_run_cmd(deployment: DeploymentArg = None,
                    fail_on_faults: Annotated[bool, typer.Option("--fail-on-faults/--no-fail-on-faults", help="exit 1 when any device has a fault")] = True,
                    rebaseline: Annotated[bool, typer.Option(help="re-record every camera's VQD baseline")] = False) -> None:
     """Sweep every device of the deployment (or of a shard), store the night, write the reports."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from safecity.health.probes import ProbeOptions
     from safecity.health.run import RunConfig, health_run
     from safecity.health.sweep import SweepOptions
-    r = health_run(RunConfig(deployment or default_deployment(), history, out, lab=lab, vault=vault,
-                             vault_password_file=vault_password_file, regions=region,
-                             exclude_regions=exclude_region, night=night, write_history=not check,
-                             options=SweepOptions(ProbeOptions(rtsp=rtsp), rebaseline=rebaseline)))
+    err = Console(stderr=True)
+    bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err, transient=True, disable=not err.is_terminal)
+    task = bar.add_task("sweep", total=None)
+    with bar:
+        r = health_run(RunConfig(deployment or default_deployment(), history, out, lab=lab, vault=vault,
+                                 vault_password_file=vault_password_file, regions=region,
+                                 exclude_regions=exclude_region, night=night, write_history=not check,
+                                 options=SweepOptions(ProbeOptions(rtsp=rtsp), rebaseline=rebaseline),
+                                 progress=lambda done, total: bar.update(task, completed=done, total=total)))
     s = r.report.summary
     typer.echo(f"health {r.report.night.night} ({r.report.night.scope}): {s.devices if s else 0} devices, "
                f"{len(r.report.faults())} faults, {len(r.report.events)} events; "

@@ -70,7 +70,7 @@ NIGHT1_FAULTS = {
     ("ds-plat-01", "platform_unreachable"),
     ("dslg-sw-01", "switch_unreachable"),
     # Frozen is judged against the previous night's picture: the lab's frozen camera repeats
-    # its first frame, the one the clean night saw.
+    # the last frame it served, the one the clean night saw.
     ("jhc-cam-002", "vqd_frozen"),
 }
 NIGHT2_FAULTS = {

@@ -66,6 +66,10 @@ class ClockReading:
         """True only when the offset exceeds ``tolerance`` whatever the measurement error."""
         return abs(self.offset) - self.uncertainty >= tolerance
 
+    def ambiguous(self, tolerance: float) -> bool:
+        """Within the error bound of ``tolerance``: neither clearly inside nor clearly beyond."""
+        return not self.beyond(tolerance) and abs(self.offset) + self.uncertainty >= tolerance
+
 
 async def clock_offset(conn: HttpConnection) -> ClockReading:
     """Read the device clock (anonymous GetSystemDateAndTime), NTP-style: the device read its

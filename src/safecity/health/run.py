@@ -4,11 +4,12 @@ roll-ups and events, prunes old nights and writes the reports."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from safecity.aio import run_async
 from safecity.errors import SafecityError
 from safecity.health.events import compare_nights
 from safecity.health.history import HistoryStore, open_history, redact_url, store_night
@@ -52,6 +53,7 @@ class RunConfig:
     retention_nights: int = 400
     ports: Ports | None = None
     options: SweepOptions = field(default_factory=SweepOptions)
+    progress: Callable[[int, int], None] | None = None    # (devices done, devices to probe)
 
 
 @dataclass
@@ -86,8 +88,15 @@ async def sweep_deployment(cfg: RunConfig, store: HistoryStore | None) -> SweepO
                          exclude_regions=cfg.exclude_regions, address_map=address_map)
     thumbs, bases = store.vqd_memory() if store is not None else ({}, {})
     scope = shard_scope(cfg.regions, cfg.exclude_regions)
-    return await run_sweep(targets, cfg.options, memory=VqdMemory(thumbs, bases), night=cfg.night,
-                           deployment=deployment.header.name, scope=scope)
+    # The inventory and the targets (millions of objects at 100k devices) live through the
+    # sweep: out of the collector's sight while it runs, so that collections triggered by the
+    # results do not walk them again and again.
+    gc.freeze()
+    try:
+        return await run_sweep(targets, cfg.options, memory=VqdMemory(thumbs, bases), night=cfg.night,
+                               deployment=deployment.header.name, scope=scope, progress=cfg.progress)
+    finally:
+        gc.unfreeze()
 
 
 def open_history_for(url: str, write: bool) -> HistoryStore | None:
@@ -114,7 +123,7 @@ def health_run(cfg: RunConfig) -> RunResult:
 
     store = open_history_for(cfg.history_url or default_history_url(cfg.deployment_root), cfg.write_history)
     try:
-        outcome = asyncio.run(sweep_deployment(cfg, store))
+        outcome = run_async(sweep_deployment(cfg, store))
         t0 = time.perf_counter()
         night = outcome.night
         previous = store.previous_night(night.night, night.scope) if store is not None else None
@@ -122,7 +131,9 @@ def health_run(cfg: RunConfig) -> RunResult:
         events = compare_nights(previous, night)
         trend: list[tuple[str, Rollup]] = []
         if store is not None and cfg.write_history:
+            t_write = time.perf_counter()
             store_night(store, night, rollups, events, cfg.retention_nights)
+            outcome.timings["history_write_s"] = time.perf_counter() - t_write
             store.save_vqd_memory(night.night, outcome.thumbnails, outcome.new_baselines)
             trend = store.trend("all", "all", TREND_NIGHTS, night.scope)
         elif store is not None:

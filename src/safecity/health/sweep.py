@@ -10,9 +10,11 @@ buffering gigabytes of JPEGs) → results. The sweep only reads devices; it writ
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import time
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +27,7 @@ from safecity.health.vqd import VqdThresholds
 from safecity.health.vqd_pool import VqdJob, VqdOutcome, analyse_batch
 
 KEEPALIVE_TIMEOUT_S = 180.0      # GB/T 28181: offline after 3 missed 60 s keepalives
+PROGRESS_EVERY = 100
 
 
 @dataclass
@@ -104,6 +107,12 @@ class _VqdStage:
             self.baselines[r.name] = o.new_baseline
 
 
+def rotation_due(device: str, night_ordinal: int, nights: int) -> bool:
+    """Whether tonight is ``device``'s night in a rotation over ``nights`` nights: a stable hash
+    of the name (not Python's salted ``hash``) spreads the devices evenly over the nights."""
+    return nights <= 1 or zlib.crc32(device.encode()) % nights == night_ordinal % nights
+
+
 def _registration_check(r: DeviceResult, t: CameraTarget,
                         regs_by_platform: Mapping[str, dict[str, PlatformRegistration] | None],
                         o: SweepOptions, now: float) -> None:
@@ -125,8 +134,10 @@ def _registration_check(r: DeviceResult, t: CameraTarget,
 async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
                     memory: VqdMemory | None = None, night: str | None = None,
                     deployment: str = "", scope: str = "all",
-                    executor: Executor | None = None) -> SweepOutcome:
-    """Probe every target of ``plan`` once. Returns one result per target (skipped ones too)."""
+                    executor: Executor | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> SweepOutcome:
+    """Probe every target of ``plan`` once. Returns one result per target (skipped ones too).
+    ``progress(done, total)`` is called every ``PROGRESS_EVERY`` devices and at the end."""
     o = options or SweepOptions()
     t0 = time.time()
     timings: dict[str, float] = {}
@@ -139,20 +150,34 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
     own_pool = executor is None and o.vqd
     pool: Executor | None = executor
     if own_pool:
-        pool = ProcessPoolExecutor(max_workers=o.vqd_workers)
+        # Fresh interpreters (forkserver), not forks of this one: a fork inherits the whole
+        # inventory (at 100k devices the forked workers were 0.7 GB each, 40 MB now) and its
+        # garbage collector walks all of it again in every worker.
+        pool = ProcessPoolExecutor(max_workers=o.vqd_workers, mp_context=multiprocessing.get_context("forkserver"))
     stage = _VqdStage(o, memory or VqdMemory(), pool) if (o.vqd and pool is not None) else None
     consumers = [asyncio.create_task(stage.consume()) for _ in range(o.vqd_workers * 2)] if stage else []
+    total = len(plan.switches) + len(plan.cameras)
     targets: Iterator[CameraTarget | SwitchTarget] = iter([*plan.switches, *plan.cameras])
     now = time.time()
+    tonight = date.fromisoformat(night).toordinal() if night else date.today().toordinal()
+
+    done = 0
+
+    def finished(r: DeviceResult) -> None:
+        nonlocal done
+        results.append(r)
+        done += 1
+        if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            progress(done, total)
 
     async def worker() -> None:
         for t in targets:
             if isinstance(t, SwitchTarget):
-                results.append(await probe_switch(t, o.probe))
+                finished(await probe_switch(t, o.probe))
                 continue
-            probe = await probe_camera(t, o.probe)
+            probe = await probe_camera(t, o.probe, rotation_due(t.name, tonight, o.probe.rotation_nights))
             _registration_check(probe.result, t, regs_by_platform, o, now)
-            results.append(probe.result)
+            finished(probe.result)
             if probe.jpeg is not None and stage is not None:
                 await stage.submit(probe.result, probe.jpeg)
 

@@ -208,7 +208,7 @@ def _add_host(out: SweepPlan, h: HostRecord, catalog: ProfileCatalog, secrets: S
         snapshot_path=behaviour.snapshot_path.format(channel=1),
         rtsp_path=behaviour.rtsp.sub_path.format(channel=1),
         username=factory.default_username, password=password,
-        default_password=factory.default_password if factory.default_password != password else None,
+        default_password=factory.default_password,
         gb_id=v.get("safecity_gb_id"),
         platform=platform_by_ip.get(str(v.get("safecity_sip_server_ip"))),
         uptime_path=uptime.path if uptime else None,

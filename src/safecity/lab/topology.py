@@ -69,8 +69,19 @@ class LabSnapshot:
                         for ch in range(max(1, channels))]
 
     def __call__(self, channel: int) -> bytes:
-        idx = min(max(channel - 1, 0), len(self.sources) - 1)
-        return self.sources[idx].jpeg()
+        return self._source(channel).jpeg()
+
+    def cached(self, channel: int) -> bytes | None:
+        """The next frame if it is rendered already (no drawing), else None."""
+        return self._source(channel).cached_jpeg()
+
+    def _source(self, channel: int) -> SnapshotSource:
+        return self.sources[min(max(channel - 1, 0), len(self.sources) - 1)]
+
+    @property
+    def fault(self) -> str | None:
+        """The image fault the device's pictures show (None: a healthy picture)."""
+        return self.sources[0].fault
 
     def set_fault(self, fault: str | None, value: str | None = None) -> None:
         for s in self.sources:

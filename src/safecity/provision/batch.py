@@ -16,14 +16,15 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import yaml
 
+from safecity.aio import run_async
 from safecity.errors import InventoryError, Problem, SafecityError
 from safecity.inventory.lock_lookup import read_lock_for
 from safecity.inventory.profiles import ProfileCatalog
@@ -44,7 +45,6 @@ from safecity.provision.camera_plan import (
 from safecity.provision.result import BatchReport as SharedBatchReport
 from safecity.provision.result import Result
 
-T = TypeVar("T")
 # The per-device work is CPU-bound in this one process (~45 ms of zeep/aiohttp per camera),
 # so more devices in flight only queue on the event loop and stretch every request towards
 # its timeout; ~50 keeps the loop busy while the devices answer.
@@ -244,17 +244,6 @@ async def provision_fleet(fleet: Fleet, secrets: Mapping[str, str], *, check_mod
     return BatchReport(merged, time.perf_counter() - t0, check_mode, started, dict(fleet.skipped))
 
 
-def run_async(coro: Awaitable[T]) -> T:
-    """Run on uvloop when it is installed (lower per-request overhead), else asyncio."""
-    async def main() -> T:
-        return await coro
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main())
-    return uvloop.run(main())
-
-
 # ---- the command ------------------------------------------------------------------------------
 
 def read_secrets(root: Path, *, lab: bool, vault: Path | None,
@@ -360,6 +349,5 @@ __all__ = [
     "provision_fleet",
     "provision_many",
     "read_secrets",
-    "run_async",
     "run_provision",
 ]

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from safecity.aio import run_async
 from safecity.errors import DeviceError, SafecityError
 from safecity.netguard import check_target
 from safecity.provision.batch import (
@@ -41,7 +42,6 @@ from safecity.provision.batch import (
     load_fleet,
     plan_all,
     read_secrets,
-    run_async,
 )
 from safecity.provision.camera import apply_camera_state
 from safecity.provision.camera_plan import CameraPlan

@@ -33,7 +33,8 @@ SEED = 6
 def check(seed: int, size: tuple[int, int], fault: str | None, frame: int = 3) -> list[VqdFault]:
     """Baseline from a healthy frame, previous snapshot one frame earlier, as the sweep does."""
     baseline = make_baseline(render_snapshot(seed, *size, None, 0))
-    previous = analyse(render_snapshot(seed, *size, fault, frame - 1)).thumbnail
+    # A frozen camera repeats the picture it sent last (the lab's SnapshotSource does so).
+    previous = analyse(render_snapshot(seed, *size, fault, frame if fault == "frozen" else frame - 1)).thumbnail
     result = analyse(render_snapshot(seed, *size, fault, frame), previous, baseline)
     assert result.source_size == size
     assert result.analysed_size == ANALYSED[size]

@@ -219,8 +219,9 @@ def _resolve(base: str, control: str | None) -> str:
 
 
 async def describe(url: str, username: str, password: str, timeout: float, *,
-                   device: str | None = None) -> RtspDescribeResult:
-    """OPTIONS + DESCRIBE ``url``; raises DeviceUnreachable (refused/reset/connect timeout),
+                   device: str | None = None, options: bool = True) -> RtspDescribeResult:
+    """OPTIONS (unless ``options`` is False: no ``public_methods`` then, one round trip less,
+    as the nightly sweep wants it) + DESCRIBE ``url``; raises DeviceUnreachable (refused/reset/connect timeout),
     DeviceTimeout (connected, no answer in time), AuthFailed, DeviceRejected (404, other
     non-2xx, not RTSP, bad SDP). ``timeout`` bounds the whole probe."""
     name, host, port, clean_url = _split_url(url, device)
@@ -231,9 +232,11 @@ async def describe(url: str, username: str, password: str, timeout: float, *,
         async with asyncio.timeout(timeout):
             await session.connect()
             connect_s = time.perf_counter() - start
-            options = await session.request("OPTIONS", clean_url, {})
-            public = tuple(m.strip() for m in (options.first("public") or "").split(",")
-                           if m.strip()) if options.status == 200 else ()
+            public: tuple[str, ...] = ()
+            if options:
+                answer = await session.request("OPTIONS", clean_url, {})
+                public = tuple(m.strip() for m in (answer.first("public") or "").split(",")
+                               if m.strip()) if answer.status == 200 else ()
             answer = await session.request("DESCRIBE", clean_url, {"Accept": "application/sdp"})
             latency = time.perf_counter() - start
     except _Abort as abort:

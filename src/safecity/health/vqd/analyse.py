@@ -145,7 +145,7 @@ def analyse(jpeg: bytes, previous: Thumbnail | None = None, baseline: Baseline |
     share, dominant_luma = m.dominant_colour(frame.ycc)
     mean, std = m.luma_stats(frame.luma)
     metrics.update(dominant_share=share, dominant_luma=dominant_luma, mean_luma=mean,
-                   std_luma=std, blur_ratio=m.blur_ratio(frame.luma),
+                   std_luma=std, blur_ratio=m.blur_ratio(frame.luma, std * std),
                    noise_sigma=m.immerkaer_sigma(frame.luma),
                    colour_cast_k=m.colour_cast_k(frame.ycc))
     if share > t.dominant_colour_share:

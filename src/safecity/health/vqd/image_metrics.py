@@ -23,11 +23,12 @@ def luma_stats(luma: F32) -> tuple[float, float]:
     return float(luma.mean()), float(luma.std())
 
 
-def blur_ratio(luma: F32) -> float:
-    """var(Laplacian) / var(luma): sharp images have much more edge energy than variance."""
+def blur_ratio(luma: F32, var: float | None = None) -> float:
+    """var(Laplacian) / var(luma): sharp images have much more edge energy than variance.
+    ``var``: the luma variance when the caller has it already (one pass less)."""
     lap = (4.0 * luma[1:-1, 1:-1] - luma[:-2, 1:-1] - luma[2:, 1:-1]
            - luma[1:-1, :-2] - luma[1:-1, 2:])
-    var = float(luma.var())
+    var = float(luma.var()) if var is None else var
     return float(lap.var()) / var if var > 1e-6 else 0.0
 
 

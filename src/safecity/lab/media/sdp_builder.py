@@ -4,6 +4,7 @@ configured resolution, as a camera's DESCRIBE answer does (RFC 6184 / RFC 7798 f
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 
 from safecity.lab.media.rtsp_endpoint import StreamSpec
 
@@ -163,19 +164,25 @@ def _h265_pps() -> bytes:
     return _h265_nal(34, w.rbsp())
 
 
+@lru_cache(maxsize=64)
+def _fmtp(codec: str, width: int, height: int) -> str:
+    """The fmtp parameters with the parameter sets: bit-level encoding, so cached per
+    resolution (a large lab answers thousands of DESCRIBEs with a handful of them)."""
+    if codec == "H264":
+        sps = _h264_sps(width, height)
+        return (f"packetization-mode=1;profile-level-id={sps[1:4].hex().upper()};"
+                f"sprop-parameter-sets={_b64(sps)},{_b64(_h264_pps())}")
+    return (f"sprop-vps={_b64(_h265_vps())};"
+            f"sprop-sps={_b64(_h265_sps(width, height))};"
+            f"sprop-pps={_b64(_h265_pps())}")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
 def media_section(stream: StreamSpec, payload_type: int = 96, track: int = 1) -> list[str]:
-    if stream.codec == "H264":
-        sps = _h264_sps(stream.width, stream.height)
-        fmtp = (f"packetization-mode=1;profile-level-id={sps[1:4].hex().upper()};"
-                f"sprop-parameter-sets={_b64(sps)},{_b64(_h264_pps())}")
-    else:
-        fmtp = (f"sprop-vps={_b64(_h265_vps())};"
-                f"sprop-sps={_b64(_h265_sps(stream.width, stream.height))};"
-                f"sprop-pps={_b64(_h265_pps())}")
+    fmtp = _fmtp(stream.codec, stream.width, stream.height)
     return [
         f"m=video 0 RTP/AVP {payload_type}",
         "c=IN IP4 0.0.0.0",

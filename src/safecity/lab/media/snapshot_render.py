@@ -27,7 +27,7 @@ SnapshotFault = Literal[
     "low_contrast",
     "colour_cast",
     "noisy",  # snow
-    "frozen",  # identical bytes on every call
+    "frozen",  # identical bytes on every call: the last frame served before the fault
     "occluded",  # large flat region over part of the scene
     "scene_change",  # the camera now looks at something else
 ]
@@ -50,14 +50,19 @@ def render_snapshot(seed: int, width: int, height: int, fault: str | None, frame
         raise ValueError(f"unknown snapshot fault {fault!r}; known: {', '.join(SNAPSHOT_FAULTS)}")
     if width < 16 or height < 16:
         raise ValueError(f"snapshot size {width}x{height} too small (minimum 16x16)")
-    position = 0 if fault in ("frozen", "black", "blank") else frame % FRAME_CYCLE
-    key = (seed, width, height, fault, position)
+    key = _cache_key(seed, width, height, fault, frame)
     cached = _jpeg_cache.get(key)
     if cached is not None:
         return cached
-    data = _encode(_render_pixels(seed, width, height, fault, position))
+    data = _encode(_render_pixels(seed, width, height, fault, key[4]))
     _jpeg_cache.put(key, data, len(data))
     return data
+
+
+def _cache_key(seed: int, width: int, height: int, fault: str | None, frame: int
+               ) -> tuple[int, int, int, str | None, int]:
+    position = 0 if fault in ("black", "blank") else frame % FRAME_CYCLE
+    return (seed, width, height, fault, position)
 
 
 def prerender(seeds: range, width: int, height: int) -> dict[tuple[int, int, int, str | None, int], bytes]:
@@ -120,19 +125,34 @@ class SnapshotSource:
         self.height = height
         self.fault: str | None = None
         self.frame = 0
+        self.frozen_at = 0
 
     def set_fault(self, fault: str | None) -> None:
         if fault is not None and fault not in SNAPSHOT_FAULTS:
             raise ValueError(f"unknown snapshot fault {fault!r}")
+        if fault == "frozen" and self.fault != "frozen":
+            # A frozen camera keeps showing the last picture it sent before it froze.
+            self.frozen_at = max(self.frame - 1, 0)
         self.fault = fault
+
+    def _next_frame(self) -> int:
+        return self.frozen_at if self.fault == "frozen" else self.frame
 
     def set_size(self, width: int, height: int) -> None:
         """Follow an encoder resolution change made through provisioning."""
         self.width, self.height = width, height
 
     def jpeg(self) -> bytes:
-        data = render_snapshot(self.seed, self.width, self.height, self.fault, self.frame)
+        data = render_snapshot(self.seed, self.width, self.height, self.fault, self._next_frame())
         self.frame += 1
+        return data
+
+    def cached_jpeg(self) -> bytes | None:
+        """``jpeg()`` when that frame is already rendered, else None (without drawing): the
+        server answers from its event loop then, and draws on a thread only on a miss."""
+        data = _jpeg_cache.get(_cache_key(self.seed, self.width, self.height, self.fault, self._next_frame()))
+        if data is not None:
+            self.frame += 1
         return data
 
 

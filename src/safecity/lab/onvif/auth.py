@@ -69,11 +69,13 @@ def _find(accounts: Sequence[Account], username: str) -> Account | None:
 def verify_username_token(security: etree._Element, accounts: Sequence[Account],
                           device_now: float, nonces: NonceCache, *, allow_text: bool,
                           require_zulu: bool, password_override: str | None = None,
-                          broken_passwords: bool = False) -> Account:
+                          broken_passwords: bool = False, extra_password: str | None = None) -> Account:
     """Return the authenticated account or raise ``ter:NotAuthorized``.
 
     ``broken_passwords`` models a device whose passwords someone else changed: every stored
     password is wrong; ``password_override`` (if given) is the one that works instead.
+    ``extra_password`` models firmware that accepts a second password (the factory one kept
+    as a back door) for every user besides the stored one.
     """
     token = security.find(f"{{{WSSE}}}UsernameToken")
     if token is None:
@@ -104,9 +106,9 @@ def verify_username_token(security: etree._Element, accounts: Sequence[Account],
             raise not_authorized() from None
         if account is None or secret is None:
             raise not_authorized()
-        expected = base64.b64encode(hashlib.sha1(
-            nonce + created.encode() + secret.encode()).digest()).decode()
-        if not hmac.compare_digest(expected, supplied.strip()):
+        if not any(hmac.compare_digest(base64.b64encode(hashlib.sha1(
+                nonce + created.encode() + candidate.encode()).digest()).decode(), supplied.strip())
+                   for candidate in _candidates(secret, extra_password)):
             raise not_authorized()
         # Only a valid token consumes its nonce, so a forged one cannot block a real client.
         if not nonces.check_and_add(nonce_b64, device_now):
@@ -115,11 +117,15 @@ def verify_username_token(security: etree._Element, accounts: Sequence[Account],
     if pw_type.endswith(PASSWORD_TEXT):
         if not allow_text:
             raise not_authorized("PasswordText not accepted")
-        if account is None or secret is None or not hmac.compare_digest(
-                secret.encode(), supplied.encode()):
+        if account is None or secret is None or not any(
+                hmac.compare_digest(c.encode(), supplied.encode()) for c in _candidates(secret, extra_password)):
             raise not_authorized()
         return account
     raise not_authorized()
+
+
+def _candidates(secret: str, extra: str | None) -> tuple[str, ...]:
+    return (secret,) if extra is None or extra == secret else (secret, extra)
 
 
 # ---- HTTP digest (RFC 7616, MD5 with qop=auth) and basic -----------------------------------
@@ -181,8 +187,10 @@ class HttpAuthResult:
 def verify_http_auth(header: str | None, method: str, path_qs: str, realm: str,
                      accounts: Sequence[Account], *, allow_basic: bool, allow_digest: bool,
                      password_override: str | None = None,
-                     broken_passwords: bool = False) -> HttpAuthResult:
-    """Check an Authorization header; ``account`` is None when it does not authenticate."""
+                     broken_passwords: bool = False, extra_password: str | None = None) -> HttpAuthResult:
+    """Check an Authorization header; ``account`` is None when it does not authenticate.
+    ``password_override``, ``broken_passwords``, ``extra_password``: as for
+    ``verify_username_token``."""
     if not header:
         return HttpAuthResult(None)
 
@@ -198,7 +206,8 @@ def verify_http_auth(header: str | None, method: str, path_qs: str, realm: str,
             return HttpAuthResult(None)
         account = _find(accounts, user)
         secret = secret_of(account)
-        if secret is not None and hmac.compare_digest(secret.encode(), pw.encode()):
+        if secret is not None and any(hmac.compare_digest(c.encode(), pw.encode())
+                                      for c in _candidates(secret, extra_password)):
             return HttpAuthResult(account)
         return HttpAuthResult(None)
     if header.startswith("Digest ") and allow_digest:
@@ -217,13 +226,17 @@ def verify_http_auth(header: str | None, method: str, path_qs: str, realm: str,
         secret = secret_of(account)
         if secret is None:
             return HttpAuthResult(None)
-        ha1 = _md5(f"{account.username}:{realm}:{secret}") if account else ""
         ha2 = _md5(f"{method}:{p['uri']}")
-        if p.get("qop") == "auth":
-            expected = _md5(f"{ha1}:{nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
-        else:
-            expected = _md5(f"{ha1}:{nonce}:{ha2}")
-        if not hmac.compare_digest(expected, p.get("response", "")):
+
+        def answers(candidate: str) -> bool:
+            ha1 = _md5(f"{account.username}:{realm}:{candidate}") if account else ""
+            if p.get("qop") == "auth":
+                expected = _md5(f"{ha1}:{nonce}:{p.get('nc', '')}:{p.get('cnonce', '')}:auth:{ha2}")
+            else:
+                expected = _md5(f"{ha1}:{nonce}:{ha2}")
+            return hmac.compare_digest(expected, p.get("response", ""))
+
+        if not any(answers(c) for c in _candidates(secret, extra_password)):
             return HttpAuthResult(None)
         if time.time() - issued > DIGEST_NONCE_TTL_S:
             return HttpAuthResult(None, stale=True)

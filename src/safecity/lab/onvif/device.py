@@ -16,8 +16,8 @@ from safecity.lab.onvif.auth import NonceCache
 from safecity.lab.onvif.spec import OnvifDeviceSpec
 from safecity.lab.onvif.state import Account, DeviceState, save_state
 
-FAULTS = ("offline", "slow", "drop", "wrong_credentials", "clock_skew", "stuck_after_reboot",
-          "reject", "network_change_lost")
+FAULTS = ("offline", "slow", "drop", "wrong_credentials", "also_accepts", "clock_skew",
+          "stuck_after_reboot", "reject", "network_change_lost")
 # One-shot actions rather than lasting faults (``OnvifLab.set_fault`` performs them), as the
 # switches have: ``reboot`` (as SystemReboot: offline for the reboot time, uptime from zero) and
 # ``uptime <seconds>`` (the device reports having been up that long: history for reboot checks).
@@ -105,6 +105,10 @@ class SimDevice:
     def credentials_override(self) -> str | None:
         return self.faults.get("wrong_credentials")
 
+    @property
+    def credentials_extra(self) -> str | None:
+        return self.faults.get("also_accepts")
+
     # ---- faults -----------------------------------------------------------------------------
     def set_fault(self, fault: str, value: str | None) -> None:
         if fault not in FAULTS:
@@ -114,6 +118,8 @@ class SimDevice:
                 float(value or "")
             except ValueError:
                 raise LabError(f"{self.name}: fault {fault} needs a number of seconds") from None
+        if fault == "also_accepts" and not value:
+            raise LabError(f"{self.name}: fault also_accepts needs the second password it accepts")
         if fault == "drop":
             self.requests = 0
         self.faults[fault] = value

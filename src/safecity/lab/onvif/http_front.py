@@ -183,7 +183,8 @@ class HttpFront:
                 allow_text=dev.spec.allow_password_text,
                 require_zulu=b is not None and b.onvif.timestamp_utc_z,
                 password_override=dev.credentials_override,
-                broken_passwords=dev.credentials_broken)
+                broken_passwords=dev.credentials_broken,
+                extra_password=dev.credentials_extra)
         if dev.http_auth in ("digest", "basic"):
             # ONVIF allows HTTP digest instead of WS-Security when the message carries none.
             result = verify_http_auth(
@@ -191,7 +192,8 @@ class HttpFront:
                 dev.realm, accounts, allow_basic=dev.http_auth == "basic",
                 allow_digest=dev.http_auth == "digest",
                 password_override=dev.credentials_override,
-                broken_passwords=dev.credentials_broken)
+                broken_passwords=dev.credentials_broken,
+                extra_password=dev.credentials_extra)
             if result.account is not None:
                 return result.account
             headers["WWW-Authenticate"] = self._challenge(dev, result.stale)
@@ -209,7 +211,8 @@ class HttpFront:
         result = verify_http_auth(
             request.headers.get("Authorization"), request.method, request.path_qs, dev.realm,
             accounts, allow_basic=mode in ("basic", "none"), allow_digest=mode in ("digest", "none"),
-            password_override=dev.credentials_override, broken_passwords=dev.credentials_broken)
+            password_override=dev.credentials_override, broken_passwords=dev.credentials_broken,
+            extra_password=dev.credentials_extra)
         return result.account, result.stale
 
     def _unauthorized(self, dev: SimDevice, stale: bool, body: str = "") -> web.Response:
@@ -260,7 +263,8 @@ class HttpFront:
         result = verify_http_auth(
             request.headers.get("Authorization"), request.method, request.raw_path, dev.realm,
             dev.state.users, allow_basic=False, allow_digest=True,
-            password_override=dev.credentials_override, broken_passwords=dev.credentials_broken)
+            password_override=dev.credentials_override, broken_passwords=dev.credentials_broken,
+            extra_password=dev.credentials_extra)
         if result.account is None:
             return web.Response(status=401, text=dahua_cgi.error_text("Unauthorized"),
                                 content_type=dahua_cgi.TEXT_TYPE, headers={
@@ -313,6 +317,11 @@ class HttpFront:
         provider = dev.spec.snapshot
         if provider is None:
             return web.Response(status=503, text="no video signal")
+        # A rendered frame is served from the loop; drawing one (~10 ms) goes to a thread.
+        cached = getattr(provider, "cached", None)
+        jpeg = cached(ch) if cached is not None else None
+        if jpeg is not None:
+            return web.Response(body=jpeg, content_type="image/jpeg")
         try:
             jpeg = await asyncio.to_thread(provider, ch)
         except Exception as e:  # noqa: BLE001 - the media generator's bug is a 500, not a dead lab

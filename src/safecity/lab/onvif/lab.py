@@ -340,4 +340,5 @@ class OnvifLab:
         return [{"name": d.name, "model": d.spec.profile.key, "host": d.state.listen_host,
                  "http_port": d.spec.http_port, "address": d.state.address, "phase": d.phase,
                  "active": d.state.active, "faults": sorted(d.faults),
+                 "image_fault": getattr(d.spec.snapshot, "fault", None),
                  "gb28181": self._gb.state(d.name, d)} for d in self.devices.values()]
