@@ -185,21 +185,37 @@ def lab_plug(deployment_root: Path, device: str, *, plugged: bool = True) -> Non
 
 
 def lab_down(deployment_root: Path, timeout: float = 15.0) -> int:
-    """Stop the workers this lab started (by their recorded PIDs). Returns how many were running."""
+    """Stop the workers this lab started (by their recorded PIDs). Returns how many were running.
+
+    In a multi-worker lab worker 0 holds the SIP registrars the devices of the other workers
+    de-register from as they stop, so it stops last (before, their de-registrations waited for
+    a registrar that was gone, and every worker ran into the timeout)."""
     paths = LabPaths.of(deployment_root)
-    stopped = 0
-    for sock in sorted(paths.root.glob("worker-*.sock")) if paths.root.exists() else []:
-        with contextlib.suppress(OSError, ValueError):
-            _request(sock, {"op": "shutdown"}, timeout=5)
-    for pid_file in paths.worker_pids() if paths.root.exists() else []:
+    if not paths.root.exists():
+        return 0
+    pid_files = paths.worker_pids()
+    first = [p for p in pid_files if p.name != "worker-0.pid"]
+    last = [p for p in pid_files if p.name == "worker-0.pid"]
+    stopped = sum(_stop_workers(paths, group, timeout) for group in (first, last) if group)
+    for leftover in list(paths.root.glob("worker-*.sock")) + list(paths.root.glob("worker-*.ready")) \
+            + list(paths.root.glob("shard-*.pickle")) + list(paths.root.glob("scenes.pickle")):
+        leftover.unlink(missing_ok=True)
+    return stopped
+
+
+def _stop_workers(paths: LabPaths, pid_files: list[Path], timeout: float) -> int:
+    pids: dict[Path, int] = {}
+    for pid_file in pid_files:
         try:
-            pid = int(pid_file.read_text().strip())
+            pids[pid_file] = int(pid_file.read_text().strip())
         except (OSError, ValueError):
             pid_file.unlink(missing_ok=True)
-            continue
-        deadline = time.monotonic() + timeout
-        if _alive(pid):
-            stopped += 1
+    stopped = sum(1 for pid in pids.values() if _alive(pid))
+    for pid_file in pids:
+        with contextlib.suppress(OSError, ValueError):
+            _request(paths.root / pid_file.name.replace(".pid", ".sock"), {"op": "shutdown"}, timeout=5)
+    deadline = time.monotonic() + timeout
+    for pid_file, pid in pids.items():
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         if _alive(pid):
@@ -212,8 +228,5 @@ def lab_down(deployment_root: Path, timeout: float = 15.0) -> int:
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(pid, os.WNOHANG)
         pid_file.unlink(missing_ok=True)
-    for leftover in list(paths.root.glob("worker-*.sock")) + list(paths.root.glob("worker-*.ready")) \
-            + list(paths.root.glob("shard-*.pickle")) + list(paths.root.glob("scenes.pickle")) \
-            if paths.root.exists() else []:
-        leftover.unlink(missing_ok=True)
+    return stopped
     return stopped
