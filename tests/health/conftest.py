@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+
+# The lab tests' shared helpers (health_lab_support) import as a top-level module, as in tests/enroll.
+sys.path.insert(0, str(Path(__file__).parent))
 
 PG_PASSWORD = "s3cret-Pg-pw"       # the superuser's, for password (scram) logins over TCP
 START_TIMEOUT_S = 30.0

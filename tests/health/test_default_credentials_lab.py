@@ -8,21 +8,20 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from health_lab_support import example_lab
 
 from safecity.health.probes import ProbeOptions
 from safecity.health.run import RunConfig, RunResult, health_run
 from safecity.health.sweep import SweepOptions, rotation_due
 from safecity.inventory import load_valid_deployment
-from safecity.lab.control import lab_down, lab_fault, lab_up
+from safecity.lab.control import lab_fault
 
-REPO = Path(__file__).resolve().parents[2]
 OFFSET = 44            # this test's own loopback block
 CAMERA = "jhc-cam-001"
 REGION = "340202"      # the camera's county (Jinghu): the sweep covers that shard only
@@ -30,13 +29,9 @@ REGION = "340202"      # the camera's county (Jinghu): the sweep covers that sha
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("defcreds") / "example"
-    shutil.copytree(REPO / "inventory" / "example", root, ignore=shutil.ignore_patterns(".lab", ".health"))
-    lab_up(root, state="provisioned", http_port=29080, rtsp_port=29554, ssh_port=29022, address_offset=OFFSET)
-    try:
+    with example_lab(tmp_path_factory.mktemp("defcreds") / "example", http_port=29080, rtsp_port=29554,
+                     ssh_port=29022, offset=OFFSET) as root:
         yield root
-    finally:
-        lab_down(root)
 
 
 def factory_password(root: Path, device: str) -> str:

@@ -6,36 +6,31 @@ hold up."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from health_lab_support import example_lab
 
 from safecity.health.history import open_history
 from safecity.health.kpi import find_rollup
 from safecity.health.probes import ProbeOptions
 from safecity.health.run import RunConfig, RunResult, health_report, health_run
 from safecity.health.sweep import SweepOptions
-from safecity.lab.control import lab_down, lab_fault, lab_status, lab_up
+from safecity.lab.control import lab_fault, lab_status
 
-REPO = Path(__file__).resolve().parents[2]
 OFFSET = 4          # 10.34.x.y → 127.38.x.y: this test's own loopback block
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = tmp_path_factory.mktemp("health") / "example"
-    shutil.copytree(REPO / "inventory" / "example", root, ignore=shutil.ignore_patterns(".lab", ".health"))
-    lab_up(root, state="provisioned", http_port=28080, rtsp_port=28554, ssh_port=28022, address_offset=OFFSET)
-    try:
+    with example_lab(tmp_path_factory.mktemp("health") / "example", http_port=28080, rtsp_port=28554,
+                     ssh_port=28022, offset=OFFSET) as root:
         wait_until(root, lambda rows: all(r.get("gb28181") == "registered" for r in rows.values()
                                           if r["kind"] in ("ipc", "encoder", "nvr")))
         yield root
-    finally:
-        lab_down(root)
 
 
 def wait_until(root: Path, ready: object, timeout: float = 30.0) -> None:
