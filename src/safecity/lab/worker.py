@@ -76,11 +76,19 @@ def shard_count(onvif_devices: int) -> int:
 
 
 def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
+    """Worker ``shard``'s part of the lab. The ONVIF devices are cut into contiguous runs of the
+    inventory order (a site's devices share a worker), not dealt round-robin: a sweep or a
+    provisioning batch walks the inventory in order, so with contiguous shards its ~1,000
+    requests in flight land on one or two workers, which then serve them in batches per
+    wake-up. Dealt round-robin, the same load woke all 34 workers of a 100k lab for a few
+    requests each and the lab's CPU per device was ~4x (measured: 10 workers, 3k devices,
+    1.53 ms round-robin vs 0.72 ms contiguous)."""
     mine = LabTopology(topo.address_map)
     if shards == 1:
         mine.onvif = list(topo.onvif)
     elif shard > 0:
-        mine.onvif = [s for i, s in enumerate(topo.onvif) if i % (shards - 1) == shard - 1]
+        per = math.ceil(len(topo.onvif) / (shards - 1))
+        mine.onvif = topo.onvif[(shard - 1) * per:shard * per]
     mine.snapshots = {s.name: topo.snapshots[s.name] for s in mine.onvif}
     mine.rtsp = [r for r in topo.rtsp if r.name in mine.snapshots]
     if shard == 0:
