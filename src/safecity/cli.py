@@ -7,7 +7,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Literal, Optional
 
 import typer
 from rich.console import Console
@@ -368,6 +368,9 @@ def health_run_cmd(deployment: DeploymentArg = None,
                    exclude_region: Annotated[Optional[list[str]], typer.Option(help="shard: not these regions (the province's own shard)")] = None,
                    night: Annotated[Optional[str], typer.Option(help="YYYY-MM-DD the sweep is stored as (default today)")] = None,
                    rtsp: Annotated[bool, typer.Option("--rtsp/--no-rtsp")] = True,
+                   snapshot_stream: Annotated[str, typer.Option(
+                       help="picture the VQD analyses: sub (the sub stream's where the vendor has one; the "
+                            "main one at full size on each camera's rotation night) or main")] = "sub",
                    check: Annotated[bool, typer.Option("--check", help="sweep and report; store nothing in the history")] = False,
                    fail_on_faults: Annotated[bool, typer.Option("--fail-on-faults/--no-fail-on-faults", help="exit 1 when any device has a fault")] = True,
                    rebaseline: Annotated[bool, typer.Option(help="re-record every camera's VQD baseline")] = False) -> None:
@@ -386,13 +389,20 @@ def health_run_cmd(deployment: DeploymentArg = None,
         r = health_run(RunConfig(deployment or default_deployment(), history, out, lab=lab, vault=vault,
                                  vault_password_file=vault_password_file, regions=region,
                                  exclude_regions=exclude_region, night=night, write_history=not check,
-                                 options=SweepOptions(ProbeOptions(rtsp=rtsp), rebaseline=rebaseline),
+                                 options=SweepOptions(ProbeOptions(rtsp=rtsp, snapshot_stream=_stream(snapshot_stream)),
+                                                      rebaseline=rebaseline),
                                  progress=lambda done, total: bar.update(task, completed=done, total=total)))
     s = r.report.summary
     typer.echo(f"health {r.report.night.night} ({r.report.night.scope}): {s.devices if s else 0} devices, "
                f"{len(r.report.faults())} faults, {len(r.report.events)} events; "
                f"reports: {', '.join(str(f) for f in r.files)}")
     raise typer.Exit(1 if r.report.faults() and fail_on_faults else 0)
+
+
+def _stream(value: str) -> Literal["sub", "main"]:
+    if value not in ("sub", "main"):
+        raise typer.BadParameter(f"--snapshot-stream: {value!r} is neither sub nor main")
+    return "sub" if value == "sub" else "main"
 
 
 @health_app.command("merge")

@@ -3,6 +3,8 @@
 - a camera whose firmware also accepts the factory password beside the set one is only found by
   trying it, which happens on the camera's night of the rotation (``rotation_nights``);
 - with a rotation of one night it is tried, and found, every night;
+- once found, the finding stands on the nights between (carried from the stored previous night,
+  no "recovered" event) until the camera's next rotation night tries again;
 - the rotation is stable: over N consecutive nights every device is due exactly once.
 """
 
@@ -42,10 +44,10 @@ def factory_password(root: Path, device: str) -> str:
     return profile.behaviour.factory.default_password
 
 
-def sweep(root: Path, day: date, tmp: Path, rotation: int) -> RunResult:
+def sweep(root: Path, day: date, tmp: Path, rotation: int, store: bool = False) -> RunResult:
     options = SweepOptions(probe=ProbeOptions(rtsp=False, rotation_nights=rotation), concurrency=32, vqd=False)
     return health_run(RunConfig(root, history_url=f"sqlite:///{tmp / 'h.db'}", lab=True, night=day.isoformat(),
-                                regions=[REGION], options=options, write_history=False))
+                                regions=[REGION], options=options, write_history=store))
 
 
 def findings(result: RunResult, device: str) -> set[str]:
@@ -72,6 +74,37 @@ def test_second_password_is_found_on_the_cameras_rotation_night(lab: Path, tmp_p
         assert others == set()
     finally:
         lab_fault(lab, CAMERA, None)
+
+
+def events_of(result: RunResult, device: str) -> set[tuple[str, str | None]]:
+    return {(e.kind, e.fault) for e in result.report.events if e.device == device}
+
+
+def test_a_found_back_door_stands_until_the_next_rotation_night(lab: Path, tmp_path: Path) -> None:
+    start = date(2025, 7, 1)
+    due = next(start + timedelta(days=i) for i in range(7) if rotation_due(CAMERA, (start + timedelta(days=i)).toordinal(), 7))
+    lab_fault(lab, CAMERA, "also_accepts", factory_password(lab, CAMERA))
+    try:
+        found = sweep(lab, due, tmp_path, rotation=7, store=True)
+        assert findings(found, CAMERA) == {"default_credentials"}
+        assert events_of(found, CAMERA) == {("new_fault", "default_credentials")}
+        result = next(r for r in found.report.night.results if r.name == CAMERA)
+        assert result.rotating == {"default_credentials": due.isoformat()}
+        carried = sweep(lab, due + timedelta(days=1), tmp_path, rotation=7, store=True)
+        assert findings(carried, CAMERA) == {"default_credentials"}
+        assert events_of(carried, CAMERA) == set()          # neither "recovered" nor "new"
+        again = next(r for r in carried.report.night.results if r.name == CAMERA)
+        assert again.rotating == {"default_credentials": due.isoformat()}
+        assert again.detail["default_credentials"] == result.detail["default_credentials"]
+        row = next(f for f in carried.report.faults() if f.device == CAMERA)
+        assert row.evidence.endswith(f"(found {due.isoformat()}; checked again on the device's rotation night)")
+    finally:
+        lab_fault(lab, CAMERA, None)
+    # Fixed the day after: the finding stands until the check runs again, a week after it found it.
+    assert findings(sweep(lab, due + timedelta(days=2), tmp_path, rotation=7, store=True), CAMERA) == {"default_credentials"}
+    rechecked = sweep(lab, due + timedelta(days=7), tmp_path, rotation=7, store=True)
+    assert findings(rechecked, CAMERA) == set()
+    assert events_of(rechecked, CAMERA) == {("recovered", "default_credentials")}
 
 
 def test_rotation_covers_every_device_once_in_n_nights() -> None:

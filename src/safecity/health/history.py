@@ -355,8 +355,10 @@ class SqlHistory:
 
 
 def _result_row(nid: int, r: DeviceResult) -> tuple[Any, ...]:
-    extra = json.dumps({"metrics": r.metrics, "detail": r.detail, "skip_reason": r.skip_reason},
-                       separators=(",", ":"), ensure_ascii=False)
+    x: dict[str, Any] = {"metrics": r.metrics, "detail": r.detail, "skip_reason": r.skip_reason}
+    if r.rotating:
+        x["rotating"] = r.rotating
+    extra = json.dumps(x, separators=(",", ":"), ensure_ascii=False)
     return (nid, r.name, r.kind, r.region_code, r.site, r.status, ",".join(r.faults), _b(r.reachable),
             r.rtt_ms, r.clock_offset_s, _b(r.registered), int(r.video_checked), r.serial, r.firmware,
             r.model, r.uptime_s, extra)
@@ -369,7 +371,8 @@ def _result_of(row: Sequence[Any]) -> DeviceResult:
     return DeviceResult(device, kind, region, site, status, [f for f in faults.split(",") if f],
                         None if reachable is None else bool(reachable), rtt, offset,
                         None if registered is None else bool(registered), bool(video), serial, firmware,
-                        model, uptime, x.get("metrics", {}), x.get("detail", {}), x.get("skip_reason"))
+                        model, uptime, x.get("metrics", {}), x.get("detail", {}), x.get("skip_reason"),
+                        x.get("rotating", {}))
 
 
 def open_sqlite(path: Path) -> SqlHistory:

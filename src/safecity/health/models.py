@@ -65,6 +65,10 @@ class DeviceResult:
     metrics: dict[str, float] = field(default_factory=dict)
     detail: dict[str, str] = field(default_factory=dict)   # fault code → evidence text
     skip_reason: str | None = None
+    # Faults found by a check that runs on the device's night of the rotation only (the factory
+    # password beside the set one, the full-size picture) → the night it found them. Carried
+    # on the nights between (``sweep.carry_rotation_findings``) until the check runs again.
+    rotating: dict[str, str] = field(default_factory=dict)
 
     def add_fault(self, code: str, evidence: str = "") -> None:
         if code not in self.faults:

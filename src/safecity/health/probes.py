@@ -20,7 +20,8 @@ import re
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from safecity.drivers.cli.interfaces import (
     InterfaceState,
@@ -48,6 +49,11 @@ class ProbeOptions:
     rtsp: bool = True
     default_credentials: bool = True
     snapshot: bool = True
+    # The picture the nightly video-quality check analyses: the sub stream's where the vendor has
+    # one (tens of KB against the main stream's hundreds; its memory, thumbnail and baseline, is
+    # kept from it), or always the main one. With "sub", the main picture is fetched as well on
+    # the camera's rotation night and checked at full size (``rotation_nights``).
+    snapshot_stream: Literal["sub", "main"] = "sub"
     uptime: bool = True              # vendor uptime API, where the vendor data names one
     switch_cli: bool = True          # log in to switches for uplink state and uptime
     switch_sessions: int = 16        # SSH sessions in flight at once (paramiko is CPU-heavy)
@@ -60,7 +66,9 @@ class ProbeOptions:
 @dataclass
 class CameraProbe:
     result: DeviceResult
-    jpeg: bytes | None = None
+    jpeg: bytes | None = None              # tonight's picture for the VQD (its memory's source)
+    full_jpeg: bytes | None = None         # rotation night: the main picture, checked at full size
+    rotation_findings: list[str] = field(default_factory=list)   # faults only a rotating check finds
 
 
 def _error_text(e: BaseException) -> str:
@@ -109,19 +117,16 @@ async def probe_camera(t: CameraTarget, o: ProbeOptions, full_checks: bool = Tru
         except (HttpError, SoapError, TimeoutError) as e:
             r.add_fault("onvif_failed", f"GetDeviceInformation: {_error_text(e)}")
             return CameraProbe(r)
-        if o.default_credentials and t.default_password:
-            await _default_credentials_check(conn, t, o, r, offset, full_checks)
+        probe = CameraProbe(r)
+        if o.default_credentials and t.default_password \
+                and await _default_credentials_check(conn, t, o, r, offset, full_checks):
+            probe.rotation_findings.append("default_credentials")
         if "auth_failed" in r.faults:
-            return CameraProbe(r)
+            return probe
         if o.rtsp:
             await _rtsp_check(t, o, r)
-        jpeg = None
         if o.snapshot:
-            try:
-                async with asyncio.timeout(o.snapshot_timeout):
-                    jpeg = await fetch_snapshot(conn, t.snapshot_path, t.username, t.password)
-            except (HttpError, SoapError, TimeoutError) as e:
-                r.add_fault("snapshot_failed", _error_text(e))
+            await _snapshots(conn, t, o, probe, full_checks)
         if o.uptime and t.uptime_path is not None and t.uptime_pattern is not None:
             try:
                 async with asyncio.timeout(o.request_timeout):
@@ -131,7 +136,7 @@ async def probe_camera(t: CameraTarget, o: ProbeOptions, full_checks: bool = Tru
             if uptime is not None:
                 r.uptime_s = uptime
                 r.metrics["uptime_resolution_s"] = 1.0  # whole seconds: compare by the upper bound
-        return CameraProbe(r, jpeg)
+        return probe
     except (OSError, ValueError) as e:  # defensive: one device never stops the batch
         r.add_fault("onvif_failed", _error_text(e))
         return CameraProbe(r)
@@ -139,30 +144,57 @@ async def probe_camera(t: CameraTarget, o: ProbeOptions, full_checks: bool = Tru
         conn.close()
 
 
+async def _snapshots(conn: HttpConnection, t: CameraTarget, o: ProbeOptions, probe: CameraProbe,
+                     full_checks: bool) -> None:
+    """Tonight's picture (the sub stream's where there is one); on a rotation night the main
+    stream's as well, for the full-size check."""
+    r = probe.result
+    sub = t.snapshot_sub_path if o.snapshot_stream == "sub" else None
+    try:
+        async with asyncio.timeout(o.snapshot_timeout):
+            probe.jpeg = await fetch_snapshot(conn, sub or t.snapshot_path, t.username, t.password)
+    except (HttpError, SoapError, TimeoutError) as e:
+        r.add_fault("snapshot_failed", _error_text(e))
+        return
+    if sub is None or not full_checks:
+        return
+    try:
+        async with asyncio.timeout(o.snapshot_timeout):
+            probe.full_jpeg = await fetch_snapshot(conn, t.snapshot_path, t.username, t.password)
+    except (HttpError, SoapError, TimeoutError) as e:
+        r.add_fault("snapshot_failed", f"main stream picture (full-size check): {_error_text(e)}")
+        probe.rotation_findings.append("snapshot_failed")
+
+
 async def _default_credentials_check(conn: HttpConnection, t: CameraTarget, o: ProbeOptions,
-                                     r: DeviceResult, offset: float, full_checks: bool) -> None:
+                                     r: DeviceResult, offset: float, full_checks: bool) -> bool:
     """Finding ``default_credentials``: the user still gets in with the factory password.
 
     One user has one password, so the answer mostly follows from the inventory check: an
     inventory password that *is* the factory one and works is the finding, no request needed;
     one that is refused may mean the device was reset to factory state, so the factory password
     is tried. A device that accepts both (firmware that takes any password) is only found by
-    trying, which is done on the device's night of the rotation.
+    trying, which is done on the device's night of the rotation. Returns True when that rotating
+    attempt found it (the finding is then carried on the nights between).
     """
     assert t.default_password is not None
     refused = "auth_failed" in r.faults
     if t.default_password == t.password:
         if not refused:
             r.add_fault("default_credentials", f"user {t.username}: the inventory password is the factory one")
-        return
+        return False
     if not (refused or full_checks):
-        return
+        return False
     try:
         async with asyncio.timeout(o.request_timeout):
             await device_information(conn, t.username, t.default_password, offset)
-        r.add_fault("default_credentials", f"user {t.username} accepts the factory password")
     except (NotAuthorized, HttpError, SoapError, TimeoutError):
-        pass
+        return False
+    if refused:
+        r.add_fault("default_credentials", f"user {t.username} accepts the factory password")
+        return False
+    r.add_fault("default_credentials", f"user {t.username} accepts the factory password beside the set one")
+    return True
 
 
 async def _rtsp_check(t: CameraTarget, o: ProbeOptions, r: DeviceResult) -> None:

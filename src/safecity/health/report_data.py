@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safecity.health.kpi import find_rollup
-from safecity.health.models import Event, Night, Rollup, fault_label
+from safecity.health.models import DeviceResult, Event, Night, Rollup, fault_label
 
 SCHEMA = "safecity.health/1"
 
@@ -39,9 +39,17 @@ class HealthReport:
         return find_rollup(self.rollups, "all", "all")
 
     def faults(self) -> list[FaultRow]:
-        rows = [FaultRow(r.name, r.kind, r.site, r.region_code, f, fault_label(f), r.detail.get(f, ""))
+        rows = [FaultRow(r.name, r.kind, r.site, r.region_code, f, fault_label(f), self._evidence(r, f))
                 for r in self.night.results for f in r.faults]
         return sorted(rows, key=lambda x: (x.region_code, x.site or "", x.device, x.fault))
+
+    def _evidence(self, r: DeviceResult, fault: str) -> str:
+        """The probe's evidence; a rotating check's finding carried from an earlier night says when."""
+        text = r.detail.get(fault, "")
+        found = r.rotating.get(fault)
+        if found and found != self.night.night:
+            text = f"{text} (found {found}; checked again on the device's rotation night)".lstrip()
+        return text
 
     def worst_sites(self, limit: int = 10) -> list[Rollup]:
         sites = [r for r in self.rollups if r.level == "site" and r.kind == "*" and r.faulty]

@@ -20,7 +20,13 @@ from safecity.health.report_html import render_html
 from safecity.health.report_json import render_json
 from safecity.health.report_junit import render_junit
 from safecity.health.report_prometheus import render_prometheus
-from safecity.health.sweep import SweepOptions, SweepOutcome, VqdMemory, run_sweep
+from safecity.health.sweep import (
+    SweepOptions,
+    SweepOutcome,
+    VqdMemory,
+    carry_rotation_findings,
+    run_sweep,
+)
 from safecity.health.targets import Ports, plan_sweep, read_lab_ports, shard_scope
 from safecity.inventory import load_valid_deployment
 from safecity.inventory.plan import compute_plan, lock_path, read_lock
@@ -127,6 +133,7 @@ def health_run(cfg: RunConfig) -> RunResult:
         t0 = time.perf_counter()
         night = outcome.night
         previous = store.previous_night(night.night, night.scope) if store is not None else None
+        carry_rotation_findings(previous, night, cfg.options.probe.rotation_nights)
         rollups = compute_rollups(night)
         events = compare_nights(previous, night)
         trend: list[tuple[str, Rollup]] = []

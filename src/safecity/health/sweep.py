@@ -59,18 +59,19 @@ class SweepOutcome:
 
 
 class _VqdStage:
-    def __init__(self, options: SweepOptions, memory: VqdMemory, executor: Executor) -> None:
-        self.o, self.memory, self.executor = options, memory, executor
+    def __init__(self, options: SweepOptions, memory: VqdMemory, executor: Executor, night: str) -> None:
+        self.o, self.memory, self.executor, self.night = options, memory, executor, night
         self.queue: asyncio.Queue[tuple[VqdJob, DeviceResult] | None] = asyncio.Queue(
             maxsize=options.vqd_batch * options.vqd_workers * 4)
         self.thumbnails: dict[str, bytes] = {}
         self.baselines: dict[str, bytes] = {}
         self.images = 0
+        self.full_images = 0     # main pictures checked at full size (rotation nights)
 
-    async def submit(self, result: DeviceResult, jpeg: bytes) -> None:
+    async def submit(self, result: DeviceResult, jpeg: bytes, full: bytes | None = None) -> None:
         name = result.name
         baseline = None if self.o.rebaseline else self.memory.baselines.get(name)
-        await self.queue.put((VqdJob(name, jpeg, self.memory.thumbnails.get(name), baseline), result))
+        await self.queue.put((VqdJob(name, jpeg, self.memory.thumbnails.get(name), baseline, full), result))
 
     async def consume(self) -> None:
         loop = asyncio.get_running_loop()
@@ -105,12 +106,51 @@ class _VqdStage:
             self.thumbnails[r.name] = o.thumbnail
         if o.new_baseline:
             self.baselines[r.name] = o.new_baseline
+        self.full_images += o.full_checked
+        for f in o.full_faults:
+            r.add_fault(f, "main stream picture (full-size check)")
+            r.rotating[f] = self.night
+        if o.full_error:
+            r.add_fault("snapshot_failed", f"main stream picture (full-size check): {o.full_error}")
+            r.rotating["snapshot_failed"] = self.night
 
 
 def rotation_due(device: str, night_ordinal: int, nights: int) -> bool:
     """Whether tonight is ``device``'s night in a rotation over ``nights`` nights: a stable hash
     of the name (not Python's salted ``hash``) spreads the devices evenly over the nights."""
     return nights <= 1 or zlib.crc32(device.encode()) % nights == night_ordinal % nights
+
+
+# What a rotating finding needs tonight to be carried: the device got as far as the check.
+def _could_check(fault: str, r: DeviceResult) -> bool:
+    if fault.startswith("vqd_") or fault == "snapshot_failed":
+        return r.video_checked
+    return bool(r.reachable) and not {"auth_failed", "onvif_failed"} & set(r.faults)
+
+
+def carry_rotation_findings(previous: Night | None, current: Night, nights: int) -> int:
+    """Faults that only a rotating check finds (``DeviceResult.rotating``) stand until that check
+    runs again: on the nights between, a device that got as far as the check keeps last night's
+    finding with its evidence and the night it was found, so the crew's list and the KPIs do not
+    flap (found, "recovered" the next night, found again a week later). On the device's rotation
+    night the check decides afresh. Returns the number of findings carried."""
+    if previous is None or nights <= 1:
+        return 0
+    before = {r.name: r for r in previous.results if r.rotating}
+    if not before:
+        return 0
+    tonight = date.fromisoformat(current.night).toordinal()
+    carried = 0
+    for r in current.results:
+        prev = before.get(r.name)
+        if prev is None or r.status == "skipped" or rotation_due(r.name, tonight, nights):
+            continue
+        for fault, found in prev.rotating.items():
+            if fault not in r.faults and _could_check(fault, r):
+                r.add_fault(fault, prev.detail.get(fault, ""))
+                r.rotating[fault] = found
+                carried += 1
+    return carried
 
 
 def _registration_check(r: DeviceResult, t: CameraTarget,
@@ -154,12 +194,13 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
         # inventory (at 100k devices the forked workers were 0.7 GB each, 40 MB now) and its
         # garbage collector walks all of it again in every worker.
         pool = ProcessPoolExecutor(max_workers=o.vqd_workers, mp_context=multiprocessing.get_context("forkserver"))
-    stage = _VqdStage(o, memory or VqdMemory(), pool) if (o.vqd and pool is not None) else None
+    night_name = night or date.today().isoformat()
+    stage = _VqdStage(o, memory or VqdMemory(), pool, night_name) if (o.vqd and pool is not None) else None
     consumers = [asyncio.create_task(stage.consume()) for _ in range(o.vqd_workers * 2)] if stage else []
     total = len(plan.switches) + len(plan.cameras)
     targets: Iterator[CameraTarget | SwitchTarget] = iter([*plan.switches, *plan.cameras])
     now = time.time()
-    tonight = date.fromisoformat(night).toordinal() if night else date.today().toordinal()
+    tonight = date.fromisoformat(night_name).toordinal()
 
     done = 0
 
@@ -176,10 +217,12 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
                 finished(await probe_switch(t, o.probe))
                 continue
             probe = await probe_camera(t, o.probe, rotation_due(t.name, tonight, o.probe.rotation_nights))
+            for f in probe.rotation_findings:
+                probe.result.rotating[f] = night_name
             _registration_check(probe.result, t, regs_by_platform, o, now)
             finished(probe.result)
             if probe.jpeg is not None and stage is not None:
-                await stage.submit(probe.result, probe.jpeg)
+                await stage.submit(probe.result, probe.jpeg, probe.full_jpeg)
 
     try:
         t1 = time.time()
@@ -201,6 +244,7 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
     t_end = time.time()
     timings["total_s"] = t_end - t0
     timings["images"] = float(stage.images) if stage else 0.0
+    timings["full_images"] = float(stage.full_images) if stage else 0.0
     return SweepOutcome(
-        Night(night or date.today().isoformat(), t0, t_end, deployment, scope, plan.regions, results),
+        Night(night_name, t0, t_end, deployment, scope, plan.regions, results),
         stage.thumbnails if stage else {}, stage.baselines if stage else {}, timings)

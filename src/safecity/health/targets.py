@@ -54,7 +54,7 @@ class CameraTarget:
     site: str | None
     http_port: int
     rtsp_port: int
-    snapshot_path: str
+    snapshot_path: str                # the main stream's picture
     rtsp_path: str
     username: str
     password: str = field(repr=False)
@@ -63,6 +63,7 @@ class CameraTarget:
     platform: str | None = None       # name of the SIP platform the device enrolls on
     uptime_path: str | None = None    # the vendor's uptime API (vendors/*.yml ``uptime``), if any
     uptime_pattern: re.Pattern[bytes] | None = field(default=None, repr=False)  # shared per vendor
+    snapshot_sub_path: str | None = None   # the sub stream's picture, where the vendor has one
 
 
 @dataclass
@@ -212,4 +213,5 @@ def _add_host(out: SweepPlan, h: HostRecord, catalog: ProfileCatalog, secrets: S
         gb_id=v.get("safecity_gb_id"),
         platform=platform_by_ip.get(str(v.get("safecity_sip_server_ip"))),
         uptime_path=uptime.path if uptime else None,
-        uptime_pattern=uptime.compiled() if uptime else None))
+        uptime_pattern=uptime.compiled() if uptime else None,
+        snapshot_sub_path=behaviour.snapshot_sub_path.format(channel=1) if behaviour.snapshot_sub_path else None))

@@ -39,6 +39,7 @@ class VqdJob:
     jpeg: bytes
     previous: bytes | None          # packed thumbnail of the previous night
     baseline: bytes | None          # Baseline.to_bytes()
+    full: bytes | None = None       # the main stream's picture (rotation night): single-frame checks
 
 
 @dataclass
@@ -49,6 +50,9 @@ class VqdOutcome:
     thumbnail: bytes | None = None
     new_baseline: bytes | None = None    # set when the camera had none and looks healthy
     error: str | None = None
+    full_checked: bool = False          # a main picture came with the job (rotation night)
+    full_faults: list[str] = field(default_factory=list)   # found in the full-size picture only
+    full_error: str | None = None
 
 
 def analyse_batch(jobs: list[VqdJob], thresholds: VqdThresholds | None) -> list[VqdOutcome]:
@@ -70,5 +74,20 @@ def analyse_batch(jobs: list[VqdJob], thresholds: VqdThresholds | None) -> list[
             # First healthy sight of a camera: accept its view as the reference (re-baseline
             # with `safecity health run --rebaseline` after a planned move).
             o.new_baseline = res.as_baseline.to_bytes()
+        if job.full is not None:
+            _full_size_check(job.full, o, thresholds)
         out.append(o)
     return out
+
+
+def _full_size_check(jpeg: bytes, o: VqdOutcome, thresholds: VqdThresholds | None) -> None:
+    """The main stream's picture on its own (no freeze or baseline comparison: the camera's
+    memory is kept from the nightly picture): what the smaller picture did not show."""
+    o.full_checked = True
+    try:
+        res = analyse(jpeg, None, None, thresholds)
+    except UndecodableImage as e:
+        o.full_error = str(e)
+        return
+    o.full_faults = [code for code in (f"vqd_{f.value}" for f in res.faults) if code not in o.faults]
+    o.metrics.update({f"full_{k}": round(res.metrics[k], 4) for k in ("blur_ratio", "noise_sigma")})

@@ -130,6 +130,9 @@ class VendorBehaviour(_Strict):
     onvif_data: OnvifBehaviour | None = Field(None, alias="onvif")
     rtsp_data: RtspPaths | None = Field(None, alias="rtsp")
     snapshot_path_data: str | None = Field(None, alias="snapshot_path")
+    # The sub stream's snapshot (a few tens of KB instead of the main stream's hundreds): what
+    # the nightly video-quality check fetches. None: the vendor has none, the main one is used.
+    snapshot_sub_path: str | None = None
     password_policy: PasswordPolicy = PasswordPolicy()
     uptime: UptimeApi | None = None     # None: no known uptime API (no "rebooted" events)
 
@@ -139,6 +142,8 @@ class VendorBehaviour(_Strict):
                  self.snapshot_path_data is not None]
         if any(given) and not all(given):
             raise ValueError("onvif, rtsp and snapshot_path go together (all or none)")
+        if self.snapshot_sub_path is not None and self.snapshot_path_data is None:
+            raise ValueError("snapshot_sub_path needs snapshot_path")
         return self
 
     @property

@@ -86,8 +86,9 @@ def lab_up(deployment_root: Path, *, state: str = "factory", timeout: float = 18
         write_shard(paths, shard, shard_of(topo, shard, opts.shards))
     paths.scenes.unlink(missing_ok=True)
     if scene_pool:
-        width, height = opts.lab_options().snapshot_size
-        write_scenes(paths, prerender(range(scene_pool), width, height))
+        lab_options = opts.lab_options()
+        write_scenes(paths, {**prerender(range(scene_pool), *lab_options.snapshot_size),
+                             **prerender(range(scene_pool), *lab_options.sub_snapshot_size)})
     devices = len(topo.devices)
     del topo
     procs: list[subprocess.Popen[bytes]] = []

@@ -32,7 +32,7 @@ from safecity.lab.addressing import AddressMap
 from safecity.lab.alarm.spec import AlarmHostSpec
 from safecity.lab.media.rtsp_endpoint import RtspEndpointSpec, StreamSpec
 from safecity.lab.media.snapshot_render import SnapshotSource
-from safecity.lab.onvif.spec import Gb28181Settings, NetworkSettings, OnvifDeviceSpec
+from safecity.lab.onvif.spec import Gb28181Settings, NetworkSettings, OnvifDeviceSpec, Stream
 from safecity.lab.sip.registrar import RegistrarSpec
 from safecity.lab.switch.spec import MacEntry, PortSpec, SwitchSpec
 from safecity.vault import Secrets
@@ -50,7 +50,11 @@ class LabOptions:
     ssh_port: int = 22
     sip_port: int = 5060
     rpc_port: int = 5080
+    # The main stream's picture is a stand-in scaled down from the models' real 2-8 MP (a real
+    # 4 MP JPEG is ~0.5 MB); the sub stream's is half of it each way, the size the nightly
+    # check analyses at anyway (a real 640x360 sub picture is decoded at 1/2).
     snapshot_size: tuple[int, int] = (640, 360)
+    sub_snapshot_size: tuple[int, int] = (320, 180)
     # Distinct scenes the cameras' snapshots are drawn from; 0 = one per camera. Drawing a
     # scene costs ~10 ms, so large labs share a pool (each camera keeps its own faults, frame
     # counter and baseline; only the picture's content repeats).
@@ -62,18 +66,24 @@ class LabOptions:
 
 
 class LabSnapshot:
-    """The snapshot provider a simulated device serves: one image source per channel."""
+    """The snapshot provider a simulated device serves: one image source per channel, its
+    picture from the main stream or (smaller, the same scene, fault and frame) the sub stream."""
 
-    def __init__(self, seed: int, size: tuple[int, int], channels: int, scene_pool: int = 0) -> None:
+    def __init__(self, seed: int, size: tuple[int, int], channels: int, scene_pool: int = 0,
+                 sub_size: tuple[int, int] | None = None) -> None:
         self.sources = [SnapshotSource(scene_seed(seed + ch, scene_pool), *size)
                         for ch in range(max(1, channels))]
+        self.sub_size = sub_size
 
-    def __call__(self, channel: int) -> bytes:
-        return self._source(channel).jpeg()
+    def __call__(self, channel: int, stream: Stream = "main") -> bytes:
+        return self._source(channel).jpeg(self._size(stream))
 
-    def cached(self, channel: int) -> bytes | None:
+    def cached(self, channel: int, stream: Stream = "main") -> bytes | None:
         """The next frame if it is rendered already (no drawing), else None."""
-        return self._source(channel).cached_jpeg()
+        return self._source(channel).cached_jpeg(self._size(stream))
+
+    def _size(self, stream: Stream) -> tuple[int, int] | None:
+        return self.sub_size if stream == "sub" else None
 
     def _source(self, channel: int) -> SnapshotSource:
         return self.sources[min(max(channel - 1, 0), len(self.sources) - 1)]
@@ -205,7 +215,8 @@ def build_topology(deployment: Deployment, plan: Plan, catalog: ProfileCatalog, 
         net = ipaddress.IPv4Network(d.site.site.camera_subnet)
         gateway = d.site.site.camera_gateway if d.site.site.camera_gateway != ALLOCATE else str(net.network_address + 1)
         channels = len(d.device.channels) if isinstance(d.device, Encoder) else profile.channels or 1
-        snap = LabSnapshot(_seed(d.name), options.snapshot_size, channels, options.scene_pool)
+        snap = LabSnapshot(_seed(d.name), options.snapshot_size, channels, options.scene_pool,
+                           options.sub_snapshot_size)
         topo.snapshots[d.name] = snap
         factory = profile.behaviour.factory
         admin = factory.default_username

@@ -1,6 +1,6 @@
 """Video quality diagnosis against the lab's snapshot generator: each faulty variant is
-detected as exactly its fault, at both the main-stream and sub-stream scale; normal images
-pass."""
+detected as exactly its fault, at the main-stream sizes and at the sub stream's 320x180 (decoded
+at full size); normal images pass."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from safecity.health.vqd import (
 )
 from safecity.lab.media import SNAPSHOT_FAULTS, render_snapshot
 
-SIZES = [(1920, 1080), (640, 360)]
-ANALYSED = {(1920, 1080): (480, 270), (640, 360): (320, 180)}  # 1/4 and 1/2 scale
+# Main stream (1080p, the lab's 640x360 stand-in) and the lab's sub-stream picture, which the
+# nightly check analyses at its own size.
+SIZES = [(1920, 1080), (640, 360), (320, 180)]
+ANALYSED = {(1920, 1080): (480, 270), (640, 360): (320, 180), (320, 180): (320, 180)}  # 1/4, 1/2, 1/1
 EXPECTED = {
     "black": VqdFault.SIGNAL_LOSS, "blank": VqdFault.BLANK, "blurred": VqdFault.BLUR,
     "dark": VqdFault.TOO_DARK, "bright": VqdFault.TOO_BRIGHT,

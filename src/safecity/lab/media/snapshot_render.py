@@ -142,15 +142,18 @@ class SnapshotSource:
         """Follow an encoder resolution change made through provisioning."""
         self.width, self.height = width, height
 
-    def jpeg(self) -> bytes:
-        data = render_snapshot(self.seed, self.width, self.height, self.fault, self._next_frame())
+    def jpeg(self, size: tuple[int, int] | None = None) -> bytes:
+        """The next frame, at ``size`` (a smaller stream of the same camera) or the source's own."""
+        width, height = size or (self.width, self.height)
+        data = render_snapshot(self.seed, width, height, self.fault, self._next_frame())
         self.frame += 1
         return data
 
-    def cached_jpeg(self) -> bytes | None:
+    def cached_jpeg(self, size: tuple[int, int] | None = None) -> bytes | None:
         """``jpeg()`` when that frame is already rendered, else None (without drawing): the
         server answers from its event loop then, and draws on a thread only on a miss."""
-        data = _jpeg_cache.get(_cache_key(self.seed, self.width, self.height, self.fault, self._next_frame()))
+        width, height = size or (self.width, self.height)
+        data = _jpeg_cache.get(_cache_key(self.seed, width, height, self.fault, self._next_frame()))
         if data is not None:
             self.frame += 1
         return data

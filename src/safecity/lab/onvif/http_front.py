@@ -32,6 +32,7 @@ from safecity.lab.onvif.soap import (
     not_authorized,
     parse_request,
 )
+from safecity.lab.onvif.spec import Stream
 from safecity.lab.onvif.state import Account
 
 log = logging.getLogger(__name__)
@@ -291,19 +292,25 @@ class HttpFront:
 
     # ---- snapshot -----------------------------------------------------------------------------
     @staticmethod
-    def _snapshot_channel(dev: SimDevice, request: web.Request) -> int | None:
+    def _snapshot_channel(dev: SimDevice, request: web.Request) -> tuple[int, Stream] | None:
+        """(channel, stream) of a snapshot URL: the sub stream's exact path first (Dahua-like
+        ones differ from the main one only in the query)."""
         for ch in range(1, dev.spec.channel_count + 1):
+            sub = media_service.snapshot_sub_path(dev.spec.profile, ch)
+            if sub is not None and sub == request.path_qs:
+                return ch, "sub"
             p = media_service.snapshot_path(dev.spec.profile, ch)
             if p == request.path_qs or p == request.path:
-                return ch
+                return ch, "main"
         return None
 
     def _is_snapshot(self, dev: SimDevice, request: web.Request) -> bool:
         return self._snapshot_channel(dev, request) is not None
 
     async def _snapshot(self, request: web.Request, dev: SimDevice) -> web.StreamResponse:
-        ch = self._snapshot_channel(dev, request)
-        assert ch is not None
+        found = self._snapshot_channel(dev, request)
+        assert found is not None
+        ch, stream = found
         if not dev.state.active:
             return self._unauthorized(dev, False)
         if dev.http_auth != "none":
@@ -319,11 +326,11 @@ class HttpFront:
             return web.Response(status=503, text="no video signal")
         # A rendered frame is served from the loop; drawing one (~10 ms) goes to a thread.
         cached = getattr(provider, "cached", None)
-        jpeg = cached(ch) if cached is not None else None
+        jpeg = cached(ch, stream) if cached is not None else None
         if jpeg is not None:
             return web.Response(body=jpeg, content_type="image/jpeg")
         try:
-            jpeg = await asyncio.to_thread(provider, ch)
+            jpeg = await asyncio.to_thread(provider, ch, stream)
         except Exception as e:  # noqa: BLE001 - the media generator's bug is a 500, not a dead lab
             log.warning("%s: snapshot provider failed: %s", dev.name, e)
             return web.Response(status=500, text="snapshot failed")

@@ -121,6 +121,12 @@ def snapshot_path(profile: DeviceProfile, ch: int) -> str:
     return template.format(channel=ch)
 
 
+def snapshot_sub_path(profile: DeviceProfile, ch: int) -> str | None:
+    """The sub stream's picture, where the vendor has a path for it (vendors/*.yml)."""
+    b = profile.behaviour
+    return b.snapshot_sub_path.format(channel=ch) if b and b.snapshot_sub_path else None
+
+
 def _snapshot_uri(dev: SimDevice, ch: int) -> str:
     return dev.base_url() + snapshot_path(dev.spec.profile, ch)
 

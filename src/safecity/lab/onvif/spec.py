@@ -6,18 +6,24 @@ persisted; the spec only seeds them the first time a device starts in a given st
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from safecity.inventory.profiles import DeviceProfile, StreamSettings
 
 UserLevel = Literal["Administrator", "Operator", "User"]
 USER_LEVELS: tuple[UserLevel, ...] = ("Administrator", "Operator", "User")
 
-# (channel) -> JPEG bytes. The lab's media package provides the real generator; an object with
-# a ``set_fault(fault, value)`` method additionally gets ``OnvifLab.set_image_fault`` passthrough.
-SnapshotProvider = Callable[[int], bytes]
+# The lab's media package provides the real generator; an object with a ``set_fault(fault,
+# value)`` method additionally gets ``OnvifLab.set_image_fault`` passthrough, one with
+# ``cached(channel, stream)`` is served from the event loop when that frame is drawn already.
+Stream = Literal["main", "sub"]
+
+
+class SnapshotProvider(Protocol):
+    """JPEG bytes of a channel's current picture, from its main or sub stream."""
+
+    def __call__(self, channel: int, stream: Stream = "main") -> bytes: ...
 
 
 @dataclass(frozen=True)

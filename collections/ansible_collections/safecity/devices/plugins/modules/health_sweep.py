@@ -78,6 +78,16 @@ options:
     description: Log in to each switch for its uplinks' link state and its uptime.
     type: bool
     default: true
+  snapshot_stream:
+    description:
+      - The picture the nightly video-quality check analyses. C(sub) - the sub stream's, where the
+        vendor data names one (C(snapshot_sub_path)), with the main picture checked at full size on
+        the camera's night of the weekly rotation; C(main) - always the main stream's.
+      - Switching re-uses baselines recorded from the other stream; run once with a rebaseline
+        (C(safecity health run --rebaseline)) after a switch.
+    type: str
+    choices: [sub, main]
+    default: sub
   fail_on_faults:
     description: Fail the task when any device has a fault (normally the faults are the result).
     type: bool
@@ -172,6 +182,7 @@ def main() -> None:
         "rtsp": {"type": "bool", "default": True},
         "vqd": {"type": "bool", "default": True},
         "switch_cli": {"type": "bool", "default": True},
+        "snapshot_stream": {"type": "str", "choices": ["sub", "main"], "default": "sub"},
         "fail_on_faults": {"type": "bool", "default": False},
     }, supports_check_mode=True)
     p = module.params
@@ -187,7 +198,8 @@ def main() -> None:
     cfg = RunConfig(root, history_url=p["history"], out_dir=out, formats=p["formats"], lab=p["lab"],
                     secrets=secrets, regions=[p["region"]], exclude_regions=p["exclude_regions"],
                     night=p["night"], write_history=not module.check_mode,
-                    options=SweepOptions(ProbeOptions(rtsp=p["rtsp"], switch_cli=p["switch_cli"]),
+                    options=SweepOptions(ProbeOptions(rtsp=p["rtsp"], switch_cli=p["switch_cli"],
+                                                      snapshot_stream=p["snapshot_stream"]),
                                          concurrency=p["concurrency"], vqd=p["vqd"]))
     try:
         result = health_run(cfg)
