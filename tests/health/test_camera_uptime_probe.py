@@ -24,7 +24,7 @@ MODELS = {"hik": "hikvision/DS-2CD2T47G2-L", "dahua": "dahua/IPC-HFW2431S-S-S2",
 HOSTS = {"hik": "127.90.251.2", "dahua": "127.90.251.3", "generic": "127.90.251.4"}
 
 
-def _jpeg(channel: int, stream: str = "main") -> bytes:
+def _jpeg(channel: int) -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (16, 8), (90, 90, 160)).save(buf, "JPEG")
     return buf.getvalue()

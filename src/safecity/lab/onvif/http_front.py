@@ -325,12 +325,14 @@ class HttpFront:
         if provider is None:
             return web.Response(status=503, text="no video signal")
         # A rendered frame is served from the loop; drawing one (~10 ms) goes to a thread.
+        # A provider of the main picture alone (tests) takes just the channel.
+        args: tuple[int] | tuple[int, Stream] = (ch,) if stream == "main" else (ch, stream)
         cached = getattr(provider, "cached", None)
-        jpeg = cached(ch, stream) if cached is not None else None
+        jpeg = cached(*args) if cached is not None else None
         if jpeg is not None:
             return web.Response(body=jpeg, content_type="image/jpeg")
         try:
-            jpeg = await asyncio.to_thread(provider, ch, stream)
+            jpeg = await asyncio.to_thread(provider, *args)
         except Exception as e:  # noqa: BLE001 - the media generator's bug is a 500, not a dead lab
             log.warning("%s: snapshot provider failed: %s", dev.name, e)
             return web.Response(status=500, text="snapshot failed")

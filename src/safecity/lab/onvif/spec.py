@@ -21,7 +21,8 @@ Stream = Literal["main", "sub"]
 
 
 class SnapshotProvider(Protocol):
-    """JPEG bytes of a channel's current picture, from its main or sub stream."""
+    """JPEG bytes of a channel's current picture, from its main or sub stream (the lab asks for
+    the main one with the channel alone)."""
 
     def __call__(self, channel: int, stream: Stream = "main") -> bytes: ...
 
