@@ -63,3 +63,16 @@ def test_snapshot_source_counts_frames_and_switches_faults() -> None:
     assert Image.open(io.BytesIO(source.jpeg())).size == (320, 180)
     with pytest.raises(ValueError):
         source.set_fault("nope")
+
+
+def test_each_stream_freezes_on_the_last_picture_it_sent() -> None:
+    """Main and sub stream are separate encoder outputs: a visit fetching both sees one moment,
+    and a frozen camera repeats, on each stream, what that stream sent last."""
+    source = SnapshotSource(seed=22, width=640, height=360)
+    sub = (320, 180)
+    source.jpeg(sub)
+    sub_1, main_1 = source.jpeg(sub), source.jpeg()          # one visit: the sub picture, then the main
+    assert source.frames == {(640, 360): 1, sub: 2} and source.frame == 1
+    assert render_snapshot(22, 320, 180, None, 1) == sub_1 and render_snapshot(22, 640, 360, None, 0) == main_1
+    source.set_fault("frozen")
+    assert source.jpeg(sub) == sub_1 and source.jpeg() == main_1 and source.cached_jpeg(sub) == sub_1

@@ -124,19 +124,27 @@ class SnapshotSource:
         self.width = width
         self.height = height
         self.fault: str | None = None
-        self.frame = 0
-        self.frozen_at = 0
+        # Pictures served so far and, while frozen, the one each stream repeats — per picture
+        # size: the main and the sub stream are separate encoder outputs of the same scene, so
+        # a visit that fetches both sees the same moment in each.
+        self.frames: dict[tuple[int, int], int] = {}
+        self.frozen_at: dict[tuple[int, int], int] = {}
+
+    @property
+    def frame(self) -> int:
+        """Pictures served at the source's own (main stream) size."""
+        return self.frames.get((self.width, self.height), 0)
 
     def set_fault(self, fault: str | None) -> None:
         if fault is not None and fault not in SNAPSHOT_FAULTS:
             raise ValueError(f"unknown snapshot fault {fault!r}")
         if fault == "frozen" and self.fault != "frozen":
-            # A frozen camera keeps showing the last picture it sent before it froze.
-            self.frozen_at = max(self.frame - 1, 0)
+            # A frozen camera keeps showing, on each stream, the last picture it sent there.
+            self.frozen_at = {size: max(n - 1, 0) for size, n in self.frames.items()}
         self.fault = fault
 
-    def _next_frame(self) -> int:
-        return self.frozen_at if self.fault == "frozen" else self.frame
+    def _next_frame(self, size: tuple[int, int]) -> int:
+        return self.frozen_at.get(size, 0) if self.fault == "frozen" else self.frames.get(size, 0)
 
     def set_size(self, width: int, height: int) -> None:
         """Follow an encoder resolution change made through provisioning."""
@@ -144,18 +152,18 @@ class SnapshotSource:
 
     def jpeg(self, size: tuple[int, int] | None = None) -> bytes:
         """The next frame, at ``size`` (a smaller stream of the same camera) or the source's own."""
-        width, height = size or (self.width, self.height)
-        data = render_snapshot(self.seed, width, height, self.fault, self._next_frame())
-        self.frame += 1
+        size = size or (self.width, self.height)
+        data = render_snapshot(self.seed, *size, self.fault, self._next_frame(size))
+        self.frames[size] = self.frames.get(size, 0) + 1
         return data
 
     def cached_jpeg(self, size: tuple[int, int] | None = None) -> bytes | None:
         """``jpeg()`` when that frame is already rendered, else None (without drawing): the
         server answers from its event loop then, and draws on a thread only on a miss."""
-        width, height = size or (self.width, self.height)
-        data = _jpeg_cache.get(_cache_key(self.seed, width, height, self.fault, self._next_frame()))
+        size = size or (self.width, self.height)
+        data = _jpeg_cache.get(_cache_key(self.seed, *size, self.fault, self._next_frame(size)))
         if data is not None:
-            self.frame += 1
+            self.frames[size] = self.frames.get(size, 0) + 1
         return data
 
 
