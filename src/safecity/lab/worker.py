@@ -81,8 +81,8 @@ def shard_of(topo: LabTopology, shard: int, shards: int) -> LabTopology:
     provisioning batch walks the inventory in order, so with contiguous shards its ~1,000
     requests in flight land on one or two workers, which then serve them in batches per
     wake-up. Dealt round-robin, the same load woke all 34 workers of a 100k lab for a few
-    requests each and the lab's CPU per device was ~4x (measured: 10 workers, 3k devices,
-    1.53 ms round-robin vs 0.72 ms contiguous)."""
+    requests each (the lab's CPU per swept device, measured: 100k, 3.3 ms round-robin vs
+    0.9-1.0 ms contiguous; 3k over 10 workers, 1.53 vs 0.72 ms)."""
     mine = LabTopology(topo.address_map)
     if shards == 1:
         mine.onvif = list(topo.onvif)
