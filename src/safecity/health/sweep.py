@@ -1,9 +1,10 @@
 """The nightly sweep engine: one async process, bounded concurrency, a process pool for images.
 
 Flow: platforms first (few; their registration lists answer "is this device enrolled" for every
-device below them in one call each) → switches and cameras through ``concurrency`` worker
-coroutines pulling from one iterator (no task per device, so 100k targets cost no more memory
-than 1,000) → snapshots queue to a bounded VQD stage (backpressure: probes wait rather than
+device below them in one call each) → switches and cameras at the same time, through worker
+coroutines pulling from one iterator per lane (switches: as many as ``switch_sessions``; cameras:
+the rest of ``concurrency``; no task per device, so 100k targets cost no more memory than
+1,000) → snapshots queue to a bounded VQD stage (backpressure: probes wait rather than
 buffering gigabytes of JPEGs) → results. The sweep only reads devices; it writes nothing to them.
 """
 
@@ -198,7 +199,8 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
     stage = _VqdStage(o, memory or VqdMemory(), pool, night_name) if (o.vqd and pool is not None) else None
     consumers = [asyncio.create_task(stage.consume()) for _ in range(o.vqd_workers * 2)] if stage else []
     total = len(plan.switches) + len(plan.cameras)
-    targets: Iterator[CameraTarget | SwitchTarget] = iter([*plan.switches, *plan.cameras])
+    switches: Iterator[SwitchTarget] = iter(plan.switches)
+    cameras: Iterator[CameraTarget] = iter(plan.cameras)
     now = time.time()
     tonight = date.fromisoformat(night_name).toordinal()
 
@@ -211,11 +213,12 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
         if progress is not None and (done % PROGRESS_EVERY == 0 or done == total):
             progress(done, total)
 
-    async def worker() -> None:
-        for t in targets:
-            if isinstance(t, SwitchTarget):
-                finished(await probe_switch(t, o.probe))
-                continue
+    async def switch_worker() -> None:
+        for t in switches:
+            finished(await probe_switch(t, o.probe))
+
+    async def camera_worker() -> None:
+        for t in cameras:
             probe = await probe_camera(t, o.probe, rotation_due(t.name, tonight, o.probe.rotation_nights))
             for f in probe.rotation_findings:
                 probe.result.rotating[f] = night_name
@@ -226,7 +229,12 @@ async def run_sweep(plan: SweepPlan, options: SweepOptions | None = None, *,
 
     try:
         t1 = time.time()
-        await asyncio.gather(*(worker() for _ in range(max(1, o.concurrency))))
+        # Switches have a lane of their own as wide as the SSH sessions allowed at once: in the
+        # cameras' lane, ~1,000 workers would sit waiting for those few sessions until the last
+        # switch was taken, and no camera would be probed meanwhile.
+        lane = max(1, min(o.concurrency, o.probe.switch_sessions)) if plan.switches else 0
+        await asyncio.gather(*(switch_worker() for _ in range(lane)),
+                             *(camera_worker() for _ in range(max(1, o.concurrency - lane))))
         timings["probes_s"] = time.time() - t1
         if stage is not None:
             await stage.queue.put(None)
