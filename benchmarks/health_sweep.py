@@ -49,7 +49,8 @@ IMAGE_FAULTS = ("black", "blurred", "dark", "noisy", "colour_cast", "occluded", 
 EXPECTED_CODE = {"offline": "unreachable", "clock_skew": "clock_skew", "wrong_credentials": "auth_failed",
                  "black": "vqd_signal_loss", "blurred": "vqd_blur", "dark": "vqd_too_dark",
                  "noisy": "vqd_noise", "colour_cast": "vqd_colour_cast", "occluded": "vqd_occluded",
-                 "frozen": "vqd_frozen", "scene_change": "vqd_scene_change"}
+                 "frozen": "vqd_frozen", "scene_change": "vqd_scene_change",
+                 "switch_offline": "switch_unreachable", "link_down": "uplink_down"}
 
 
 def generate(cache: Path, cameras: int) -> Path:
@@ -123,8 +124,18 @@ def machine_cpu_seconds() -> float:
     return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
-def inject_faults(root: Path, dead_share: float, seed: int = 7) -> tuple[dict[str, int], dict[str, str]]:
-    """5 % of the ONVIF devices offline, 1 % image faults, 0.5 % clock skew, 0.2 % credentials."""
+def switch_uplinks(root: Path) -> dict[str, str]:
+    """Each switch's first inventory uplink (the port the sweep checks), by switch name."""
+    from safecity.inventory import load_valid_deployment
+
+    deployment, _ = load_valid_deployment(root)
+    return {sw.name: sw.switch.uplinks[0].port for sw in deployment.switches if sw.switch.uplinks}
+
+
+def inject_faults(root: Path, dead_share: float, switch_cli: bool, seed: int = 7
+                  ) -> tuple[dict[str, int], dict[str, str]]:
+    """5 % of the ONVIF devices offline, 1 % image faults, 0.5 % clock skew, 0.2 % credentials;
+    1 % of the switches offline and (with the switch CLI on) 1 % with an uplink down."""
     lab = root / ".lab"
     rows = lab_rows(root)
     cams = sorted((r for r in rows if r["kind"] in ("ipc", "encoder", "nvr")), key=lambda r: str(r["name"]))
@@ -132,17 +143,30 @@ def inject_faults(root: Path, dead_share: float, seed: int = 7) -> tuple[dict[st
     rng.shuffle(cams)
     n = len(cams)
     cuts = [int(n * dead_share), int(n * 0.01), int(n * 0.005), int(n * 0.002)]
-    plan: list[tuple[dict[str, object], str, str | None]] = []
+    # (lab device row, lab fault, its value, what the benchmark calls it: EXPECTED_CODE's key)
+    plan: list[tuple[dict[str, object], str, str | None, str]] = []
     i = 0
     for count, (fault, value) in zip(cuts, (("offline", None), ("image", None), ("clock_skew", "30"),
                                              ("wrong_credentials", None)), strict=True):
         for r in cams[i:i + count]:
-            plan.append((r, rng.choice(IMAGE_FAULTS) if fault == "image" else fault, value))
+            lab_fault = rng.choice(IMAGE_FAULTS) if fault == "image" else fault
+            plan.append((r, lab_fault, value, lab_fault))
         i += count
-    for r, fault, value in plan:
+    switches = sorted((r for r in rows if r["kind"] == "switch"), key=lambda r: str(r["name"]))
+    rng.shuffle(switches)
+    k = max(1, len(switches) // 100) if switches else 0
+    plan += [(r, "offline", None, "switch_offline") for r in switches[:k]]
+    links = 0
+    if switch_cli and switches:
+        uplinks = switch_uplinks(root)
+        chosen = [r for r in switches[k:] if str(r["name"]) in uplinks][:k]
+        plan += [(r, "link_down", uplinks[str(r["name"])], "link_down") for r in chosen]
+        links = len(chosen)
+    for r, fault, value, _ in plan:
         _ask(lab / f"worker-{r['worker']}.sock", {"op": "fault", "device": r["name"], "fault": fault, "value": value})
     return ({"devices": len(rows), "onvif": n, "offline": cuts[0], "image": cuts[1], "clock": cuts[2],
-             "credentials": cuts[3]}, {str(r["name"]): fault for r, fault, _ in plan})
+             "credentials": cuts[3], "switches": len(switches), "switch_offline": k, "uplink_down": links},
+            {str(r["name"]): label for r, _, _, label in plan})
 
 
 @dataclass
@@ -237,8 +261,9 @@ def main() -> None:
     ap.add_argument("--snapshot-stream", choices=("sub", "main"), default="sub",
                     help="picture the VQD analyses nightly (sub: the main one at full size on each camera's "
                          "rotation night)")
-    ap.add_argument("--switch-cli", action="store_true",
-                    help="log in to every switch for uplinks/uptime (one SSH session each)")
+    ap.add_argument("--switch-cli", action=argparse.BooleanOptionalAction, default=True,
+                    help="log in to every switch with uplinks for their link state and uptime (one SSH "
+                         "session each; --no-switch-cli: SSH reachability only)")
     args = ap.parse_args()
 
     from safecity.health.probes import ProbeOptions
@@ -279,7 +304,7 @@ def main() -> None:
         # last night's thumbnails). Night 2 carries the injected faults and is the one judged.
         clean = timed_night(root, db, "2025-06-01", options)
         print(f"night 1 (clean): {clean.seconds:.1f} s, {clean.faulty} devices with faults", flush=True)
-        faults, injected = inject_faults(root, args.dead)
+        faults, injected = inject_faults(root, args.dead, args.switch_cli)
         print(f"faults injected: {faults}", flush=True)
         night2 = timed_night(root, db, "2025-06-02", options)
         addresses = json.loads((root / ".lab" / "addresses.json").read_text())
