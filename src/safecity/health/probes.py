@@ -63,6 +63,10 @@ class ProbeOptions:
     rotation_nights: int = 7
 
 
+# Evidence of what the main picture's full-size check (rotation night) found.
+FULL_SIZE_EVIDENCE = "main stream picture (full-size check)"
+
+
 @dataclass
 class CameraProbe:
     result: DeviceResult
@@ -162,7 +166,7 @@ async def _snapshots(conn: HttpConnection, t: CameraTarget, o: ProbeOptions, pro
         async with asyncio.timeout(o.snapshot_timeout):
             probe.full_jpeg = await fetch_snapshot(conn, t.snapshot_path, t.username, t.password)
     except (HttpError, SoapError, TimeoutError) as e:
-        r.add_fault("snapshot_failed", f"main stream picture (full-size check): {_error_text(e)}")
+        r.add_fault("snapshot_failed", f"{FULL_SIZE_EVIDENCE}: {_error_text(e)}")
         probe.rotation_findings.append("snapshot_failed")
 
 

@@ -22,7 +22,13 @@ from datetime import date
 
 from safecity.drivers.sip.models import PlatformRegistration
 from safecity.health.models import DeviceResult, Night
-from safecity.health.probes import ProbeOptions, probe_camera, probe_platform, probe_switch
+from safecity.health.probes import (
+    FULL_SIZE_EVIDENCE,
+    ProbeOptions,
+    probe_camera,
+    probe_platform,
+    probe_switch,
+)
 from safecity.health.targets import CameraTarget, SweepPlan, SwitchTarget
 from safecity.health.vqd import VqdThresholds
 from safecity.health.vqd_pool import VqdJob, VqdOutcome, analyse_batch
@@ -109,10 +115,10 @@ class _VqdStage:
             self.baselines[r.name] = o.new_baseline
         self.full_images += o.full_checked
         for f in o.full_faults:
-            r.add_fault(f, "main stream picture (full-size check)")
+            r.add_fault(f, FULL_SIZE_EVIDENCE)
             r.rotating[f] = self.night
         if o.full_error:
-            r.add_fault("snapshot_failed", f"main stream picture (full-size check): {o.full_error}")
+            r.add_fault("snapshot_failed", f"{FULL_SIZE_EVIDENCE}: {o.full_error}")
             r.rotating["snapshot_failed"] = self.night
 
 
