@@ -6,6 +6,7 @@ persisted; the spec only seeds them the first time a device starts in a given st
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -20,11 +21,14 @@ USER_LEVELS: tuple[UserLevel, ...] = ("Administrator", "Operator", "User")
 Stream = Literal["main", "sub"]
 
 
-class SnapshotProvider(Protocol):
-    """JPEG bytes of a channel's current picture, from its main or sub stream (the lab asks for
-    the main one with the channel alone)."""
+class StreamSnapshotProvider(Protocol):
+    """JPEG bytes of a channel's current picture, from its main or sub stream."""
 
     def __call__(self, channel: int, stream: Stream = "main") -> bytes: ...
+
+
+# A provider of the main picture alone takes just the channel (the lab asks for the main one so).
+SnapshotProvider = StreamSnapshotProvider | Callable[[int], bytes]
 
 
 @dataclass(frozen=True)
