@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from health_lab_support import camera_spec, camera_target
 from PIL import Image
 
 from safecity.health.probes import ProbeOptions, probe_camera
 from safecity.health.targets import CameraTarget
-from safecity.inventory.profiles import load_profiles
-from safecity.lab.onvif import NetworkSettings, OnvifDeviceSpec, OnvifLab
-from safecity.lab.onvif.spec import UserLevel
+from safecity.lab.onvif import OnvifDeviceSpec, OnvifLab
 
 PORT = 18456
 PASSWORD = "Adm1n-pass"
@@ -31,23 +30,11 @@ def _jpeg(channel: int) -> bytes:
 
 
 def _spec(name: str) -> OnvifDeviceSpec:
-    profile = load_profiles().device(MODELS[name])
-    assert profile is not None
-    admin: tuple[tuple[str, str, UserLevel], ...] = (("admin", PASSWORD, "Administrator"),)
-    return OnvifDeviceSpec(name=name, profile=profile, host=HOSTS[name], serial=f"SN-{name}",
-                           mac="00:11:22:33:44:56", hostname=name, http_port=PORT,
-                           network=NetworkSettings("10.34.1.23", 24, "10.34.1.1"),
-                           users=admin, onvif_users=admin, onvif_enabled=True, snapshot=_jpeg,
-                           reboot_s=0.2)
+    return camera_spec(name, MODELS[name], HOSTS[name], PORT, PASSWORD, _jpeg, reboot_s=0.2)
 
 
 def _target(name: str) -> CameraTarget:
-    b = load_profiles().device(MODELS[name]).behaviour  # type: ignore[union-attr]
-    assert b is not None
-    return CameraTarget(name, "ipc", HOSTS[name], "340102", "ds-centre", PORT, 554,
-                        b.snapshot_path.format(channel=1), b.rtsp.sub_path.format(channel=1),
-                        "admin", PASSWORD, uptime_path=b.uptime.path if b.uptime else None,
-                        uptime_pattern=b.uptime.compiled() if b.uptime else None)
+    return camera_target(name, MODELS[name], HOSTS[name], PORT, PASSWORD, uptime=True)
 
 
 @pytest.fixture

@@ -11,15 +11,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from health_lab_support import camera_spec, camera_target
 from PIL import Image
 
 from safecity.health.probes import ProbeOptions, probe_camera
 from safecity.health.targets import CameraTarget
 from safecity.health.vqd_pool import VqdJob, analyse_batch
-from safecity.inventory.profiles import load_profiles
 from safecity.lab.media import render_snapshot
-from safecity.lab.onvif import NetworkSettings, OnvifDeviceSpec, OnvifLab
-from safecity.lab.onvif.spec import UserLevel
+from safecity.lab.onvif import OnvifDeviceSpec, OnvifLab
 from safecity.lab.topology import LabSnapshot
 
 PORT = 18457
@@ -32,23 +31,11 @@ QUIET = ProbeOptions(rtsp=False, uptime=False, default_credentials=False)
 
 
 def _spec(name: str, seed: int) -> OnvifDeviceSpec:
-    profile = load_profiles().device(MODELS[name])
-    assert profile is not None
-    admin: tuple[tuple[str, str, UserLevel], ...] = (("admin", PASSWORD, "Administrator"),)
-    return OnvifDeviceSpec(name=name, profile=profile, host=HOSTS[name], serial=f"SN-{name}",
-                           mac="00:11:22:33:44:57", hostname=name, http_port=PORT,
-                           network=NetworkSettings("10.34.1.24", 24, "10.34.1.1"),
-                           users=admin, onvif_users=admin, onvif_enabled=True,
-                           snapshot=LabSnapshot(seed, MAIN, 1, sub_size=SUB))
+    return camera_spec(name, MODELS[name], HOSTS[name], PORT, PASSWORD, LabSnapshot(seed, MAIN, 1, sub_size=SUB))
 
 
 def _target(name: str) -> CameraTarget:
-    b = load_profiles().device(MODELS[name]).behaviour  # type: ignore[union-attr]
-    assert b is not None
-    return CameraTarget(name, "ipc", HOSTS[name], "340102", "ds-centre", PORT, 554,
-                        b.snapshot_path.format(channel=1), b.rtsp.sub_path.format(channel=1),
-                        "admin", PASSWORD,
-                        snapshot_sub_path=b.snapshot_sub_path.format(channel=1) if b.snapshot_sub_path else None)
+    return camera_target(name, MODELS[name], HOSTS[name], PORT, PASSWORD, sub_snapshot=True)
 
 
 @pytest.fixture
